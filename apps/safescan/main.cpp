@@ -1,0 +1,46 @@
+// safescan: find unsafe and offensive images. A thin front over libsafescan.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "safescan/error.hpp"
+
+int main(int argc, char** argv) {
+  using namespace safescan::cli;
+  CLI::App app{"safescan: find unsafe and offensive images, one at a time or by the million."};
+  app.footer(
+      "Examples:\n"
+      "  safescan classify photo.jpg                      # nsfwjs MobileNetV2 scores as JSON Lines\n"
+      "  safescan classify --format table images/         # every image under a folder, as a table\n"
+      "  find . -name '*.jpg' | safescan classify -       # paths from standard input\n"
+      "  safescan models list                             # installed models and where they are\n\n"
+      "Run `safescan COMMAND --help` for the options of a command.");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("safescan ") + SAFESCAN_VERSION);
+
+  GlobalOptions global;
+  app.add_option("--threads", global.threads, "Threads for inference and decoding (default: every core, or $SAFESCAN_THREADS)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("-q,--quiet", global.quiet, "Only print results and errors");
+  app.add_flag("-v,--verbose", global.verbose, "Log more (model details, timings)");
+
+  int exit_code = kExitOk;
+  add_classify(app, global, exit_code);
+  add_models(app, global, exit_code);
+  add_version(app, global, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help or the parse error
+    return rc == 0 ? kExitOk : kExitUsage;
+  } catch (const safescan::Error& e) {
+    std::cerr << "safescan: error: " << e.what() << "\n";
+    return e.code() == safescan::ErrorCode::invalid_argument ? kExitUsage : kExitFailure;
+  } catch (const std::exception& e) {
+    std::cerr << "safescan: error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  return exit_code;
+}
