@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Installs everything safescan needs on a Debian machine, installs the nsfwjs models, and
+# builds. Idempotent: a second run only checks and rebuilds what changed.
+#
+#   scripts/setup.sh              # packages + models + Release build in ./build
+#   BUILD_DIR=out scripts/setup.sh
+#
+# Environment: BUILD_DIR (default build), BUILD_TYPE (default Release),
+# SAFESCAN_HOME (models go to $SAFESCAN_HOME/models; default ~/.local/share/safescan),
+# SAFESCAN_SKIP_BUILD=1 to stop after packages and models.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+BUILD_TYPE="${BUILD_TYPE:-Release}"
+NSFWJS_VERSION="4.4.0"
+# The registry's integrity of nsfwjs-4.4.0.tgz; npm pack checks it, and so do we.
+NSFWJS_INTEGRITY="sha512-krC1fgeTLXtZwgdpKJ0jm7hqv0gTSRQQRL+FhOaxaJ9Wj92t42BO3csO2odwgTAgZgf2RvkwPtp0R8Aa7dc+MA=="
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# --- 1. Debian packages ------------------------------------------------------------------
+PACKAGES=(
+  build-essential cmake pkg-config ccache git ca-certificates
+  libtorch-dev libopenblas0-openmp libopenblas-openmp-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev
+  libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libtiff-dev libssl-dev
+  clang libclang-rt-14-dev
+)
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# libtorch must use the OpenMP OpenBLAS: the reference BLAS is ~40x slower and the pthreads
+# build fights libtorch's OpenMP threads.
+for lib in libblas.so.3 liblapack.so.3; do
+  alt="/usr/lib/x86_64-linux-gnu/openblas-openmp/$lib"
+  if [ -e "$alt" ] && [ "$(readlink -f "/usr/lib/x86_64-linux-gnu/$lib")" != "$(readlink -f "$alt")" ]; then
+    say "selecting OpenMP OpenBLAS for $lib"
+    ${SUDO:-} update-alternatives --set "$lib-x86_64-linux-gnu" "$alt" >/dev/null
+  fi
+done
+
+# --- 2. The nsfwjs models -------------------------------------------------------------------
+SAFESCAN_HOME="${SAFESCAN_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/safescan}"
+MODELS_DIR="$SAFESCAN_HOME/models"
+models_ok() {
+  for m in nsfw-mobilenet-v2 nsfw-mobilenet-v2-mid nsfw-inception-v3; do
+    grep -q "\"nsfwjs@$NSFWJS_VERSION\"" "$MODELS_DIR/$m/safescan-model.json" 2>/dev/null || return 1
+  done
+}
+install_models() {
+  local work
+  work="$(mktemp -d)"
+  say "fetching nsfwjs@$NSFWJS_VERSION from the npm registry"
+  (cd "$work" && npm pack --silent "nsfwjs@$NSFWJS_VERSION" >/dev/null)
+  local tgz="$work/nsfwjs-$NSFWJS_VERSION.tgz"
+  local got
+  got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+  if [ "$got" != "$NSFWJS_INTEGRITY" ]; then
+    say "nsfwjs-$NSFWJS_VERSION.tgz has integrity $got, expected $NSFWJS_INTEGRITY"
+    rm -rf "$work"
+    exit 1
+  fi
+  tar -xzf "$tgz" -C "$work"
+  mkdir -p "$MODELS_DIR"
+  node "$ROOT/scripts/install-nsfwjs-models.cjs" "$work/package" "$MODELS_DIR" >&2
+  rm -rf "$work"
+}
+models_ok || install_models
+
+# --- 3. Build ------------------------------------------------------------------------------
+if [ "${SAFESCAN_SKIP_BUILD:-0}" != 1 ]; then
+  if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+    say "configuring $BUILD_DIR ($BUILD_TYPE)"
+    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+  fi
+  say "building (this takes a few minutes the first time)"
+  if ! cmake --build "$BUILD_DIR" -j"$(nproc)" >"$BUILD_DIR/build.log" 2>&1; then
+    grep -E -A5 "error|Error" "$BUILD_DIR/build.log" | head -60 >&2
+    say "build failed; the full log is $BUILD_DIR/build.log"
+    exit 1
+  fi
+  # The installed files must match the checksums recorded at install time; reinstall if not.
+  if ! "$BUILD_DIR/safescan" models verify nsfw-mobilenet-v2 nsfw-mobilenet-v2-mid nsfw-inception-v3 >&2; then
+    say "model files damaged: reinstalling"
+    install_models
+    "$BUILD_DIR/safescan" models verify nsfw-mobilenet-v2 nsfw-mobilenet-v2-mid nsfw-inception-v3 >&2
+  fi
+fi
+say "done. Try: $BUILD_DIR/safescan classify ../shared/images/kodim01.png"
