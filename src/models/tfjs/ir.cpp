@@ -1,5 +1,8 @@
 #include "models/tfjs/ir.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "safescan/error.hpp"
 
 namespace safescan::tfjs {
@@ -203,34 +206,82 @@ void fold_affine_into_conv(Node& conv, const HostTensor& scale, const HostTensor
   conv.bias = std::move(bias);
 }
 
+// Widens a kernel so that asymmetric padding (TensorFlow's SAME with an even input, or a
+// ZeroPadding2D before a VALID convolution) becomes symmetric: with pads (before, after),
+// after > before, a conv with kernel K equals a conv with kernel K + (after - before) whose
+// first rows are zero, padded by `after` on both sides (and the mirror case). Symmetric
+// padding keeps the whole network inside oneDNN, where an explicit pad op would force two
+// layout conversions.
+void make_padding_symmetric(Node& conv) {
+  const int dh = conv.pads[1] - conv.pads[0], dw = conv.pads[3] - conv.pads[2];
+  if (dh == 0 && dw == 0) return;
+  const auto kh = conv.weight.dim(0), kw = conv.weight.dim(1), ci = conv.weight.dim(2), co = conv.weight.dim(3);
+  const auto nkh = kh + std::abs(dh), nkw = kw + std::abs(dw);
+  const auto off_h = dh > 0 ? dh : 0, off_w = dw > 0 ? dw : 0;  // zero rows go first when `after` is larger
+  HostTensor w{{nkh, nkw, ci, co}, std::vector<float>(static_cast<size_t>(nkh * nkw * ci * co), 0.f)};
+  const auto inner = ci * co;
+  for (std::int64_t y = 0; y < kh; ++y)
+    for (std::int64_t x = 0; x < kw; ++x)
+      std::copy_n(conv.weight.data.begin() + (y * kw + x) * inner, inner, w.data.begin() + ((y + off_h) * nkw + x + off_w) * inner);
+  conv.weight = std::move(w);
+  conv.kernel = {static_cast<int>(nkh), static_cast<int>(nkw)};
+  const int ph = std::max(conv.pads[0], conv.pads[1]), pw = std::max(conv.pads[2], conv.pads[3]);
+  conv.pads = {ph, ph, pw, pw};
+}
+
+// Moves an explicit zero-padding node into the convolution it feeds, then makes every
+// convolution's padding symmetric.
+void fold_padding_into_convs(Graph& graph) {
+  std::vector<int> uses(graph.nodes.size(), 0);
+  for (const Node& n : graph.nodes)
+    for (int i : n.inputs) ++uses[i];
+  for (Node& n : graph.nodes) {
+    if (!is_conv(n) || n.dilation != std::array<int, 2>{1, 1}) continue;
+    Node& src = graph.nodes[n.inputs[0]];
+    if (src.kind == OpKind::pad && uses[n.inputs[0]] == 1 && n.inputs[0] != graph.output) {
+      for (int k = 0; k < 4; ++k) n.pads[k] += src.pads[k];
+      n.inputs[0] = src.inputs[0];
+    }
+    make_padding_symmetric(n);
+  }
+}
+
 }  // namespace
 
 void optimize(Graph& graph) {
+  // target[i]: the node whose value node i has (itself, or what an identity passes through).
+  std::vector<int> target(graph.nodes.size());
   auto uses = consumer_counts(graph);
-  for (Node& n : graph.nodes) {
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    Node& n = graph.nodes[i];
+    for (int& in : n.inputs) in = target[in];
+    target[i] = static_cast<int>(i);
+    if (n.kind == OpKind::identity && n.inputs.size() == 1) {
+      target[i] = n.inputs[0];
+      uses[n.inputs[0]] += uses[i] - 1;  // its consumers now read the input directly
+      continue;
+    }
     if (n.inputs.size() != 1) continue;
-    Node& prev = graph.nodes[n.inputs[0]];
-    const bool sole_consumer = uses[n.inputs[0]] == 1 && n.inputs[0] != graph.output;
-    if (!sole_consumer) continue;
+    const int p = n.inputs[0];
+    Node& prev = graph.nodes[p];
+    // prev's value may only be rewritten when n is its sole consumer and it is not the output.
+    if (uses[p] != 1 || p == graph.output) continue;
     if (n.kind == OpKind::batch_norm && is_conv(prev) && prev.activation == Activation::linear) {
       fold_affine_into_conv(prev, n.scale, n.shift);
-      n.kind = OpKind::identity;
-      n.scale = n.shift = {};
     } else if (n.kind == OpKind::activation && (is_conv(prev) || prev.kind == OpKind::dense || prev.kind == OpKind::add) &&
                prev.activation == Activation::linear) {
       prev.activation = n.activation;
-      n.kind = OpKind::identity;
+    } else {
+      continue;
     }
+    // n now passes prev's value through.
+    n = Node{n.name, OpKind::identity, {p}};
+    n.out_shape = prev.out_shape;
+    target[i] = p;
+    uses[p] = uses[i];  // prev's value now reaches n's consumers
   }
-  // Bypass identities: every reference to an identity node points at its input instead.
-  std::vector<int> target(graph.nodes.size());
-  for (size_t i = 0; i < graph.nodes.size(); ++i) {
-    const Node& n = graph.nodes[i];
-    target[i] = (n.kind == OpKind::identity && n.inputs.size() == 1) ? target[n.inputs[0]] : static_cast<int>(i);
-  }
-  for (Node& n : graph.nodes)
-    for (int& i : n.inputs) i = target[i];
   graph.output = target[graph.output];
+  fold_padding_into_convs(graph);
 }
 
 }  // namespace safescan::tfjs
