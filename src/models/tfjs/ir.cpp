@@ -275,8 +275,12 @@ void optimize(Graph& graph) {
       continue;
     }
     // n now passes prev's value through.
-    n = Node{n.name, OpKind::identity, {p}};
-    n.out_shape = prev.out_shape;
+    Node pass_through;
+    pass_through.name = n.name;
+    pass_through.kind = OpKind::identity;
+    pass_through.inputs = {p};
+    pass_through.out_shape = prev.out_shape;
+    n = std::move(pass_through);
     target[i] = p;
     uses[p] = uses[i];  // prev's value now reaches n's consumers
   }
