@@ -1,0 +1,96 @@
+// safescan/clip.hpp - CLIP (OpenAI's ViT models) in libtorch: tokenizer, image and text
+// encoders, preprocessing. Computes what the reference implementation (openai/CLIP) computes.
+//
+//   auto tok = safescan::ClipTokenizer::load("bpe_simple_vocab_16e6.txt.gz");
+//   auto clip = safescan::ClipModel::load("ViT-B-32.pt");
+//   std::vector<float> px(clip.input_floats());
+//   clip.preprocess(safescan::load_image("a.jpg"), px.data());
+//   auto img = clip.encode_images(px.data(), 1);            // 1 x embed_dim, unnormalised
+//   auto txt = clip.encode_texts({tok.encode("a photo of a cat")});
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "safescan/image.hpp"
+
+namespace safescan {
+
+// Byte-level BPE tokenizer identical to CLIP's SimpleTokenizer.
+class ClipTokenizer {
+ public:
+  static constexpr int kContextLength = 77;
+  // The merges file (bpe_simple_vocab_16e6.txt.gz, gzip or plain text).
+  static ClipTokenizer load(const std::filesystem::path& vocab_file);
+
+  ClipTokenizer(ClipTokenizer&&) noexcept;
+  ClipTokenizer& operator=(ClipTokenizer&&) noexcept;
+  ~ClipTokenizer();
+
+  // BPE token ids of the cleaned text, without start/end tokens.
+  std::vector<int> bpe(std::string_view text) const;
+  // <start> + bpe + <end>, truncated to `context_length` tokens keeping the end token last.
+  std::vector<int> encode(std::string_view text, int context_length = kContextLength) const;
+  std::string decode(const std::vector<int>& tokens) const;
+
+  int start_token() const;  // 49406
+  int end_token() const;    // 49407
+  int vocab_size() const;   // 49408
+
+ private:
+  ClipTokenizer();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Shapes of a CLIP model, inferred from its checkpoint.
+struct ClipConfig {
+  int embed_dim = 0;
+  int image_resolution = 0;
+  int vision_width = 0, vision_layers = 0, vision_patch_size = 0, vision_heads = 0;
+  int context_length = 0, vocab_size = 0;
+  int text_width = 0, text_layers = 0, text_heads = 0;
+};
+
+enum class ClipPrecision { fp32, bf16, int8 };
+
+// CLIP's image normalisation constants.
+inline constexpr float kClipMean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
+inline constexpr float kClipStd[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+
+class ClipModel {
+ public:
+  // OpenAI TorchScript .pt, torch.save zip state dict (.pt/.bin), or .safetensors with the
+  // reference key names. Throws Error(model_missing / model_invalid) naming the file and,
+  // for a missing or mis-shaped key, the key.
+  static ClipModel load(const std::filesystem::path& checkpoint, ClipPrecision precision = ClipPrecision::fp32);
+
+  ClipModel(ClipModel&&) noexcept;
+  ClipModel& operator=(ClipModel&&) noexcept;
+  ~ClipModel();
+
+  const ClipConfig& config() const;
+  ClipPrecision precision() const;
+  float logit_scale() const;  // exp(logit_scale) as the reference applies it
+
+  // CLIP preprocessing of one image: bicubic resize of the short side to the resolution
+  // (antialiased, as PIL does), centre crop, /255, normalise; 3 x R x R floats, NCHW.
+  void preprocess(const Image& image, float* out) const;
+  std::size_t input_floats() const;  // 3 * R * R
+
+  // Unnormalised embeddings (the reference's encode_image / encode_text), batch x embed_dim.
+  std::vector<float> encode_images(const float* pixels, int batch) const;
+  // Each token list is start..end without padding (as ClipTokenizer::encode gives).
+  std::vector<float> encode_texts(const std::vector<std::vector<int>>& tokens) const;
+
+ private:
+  ClipModel();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace safescan
