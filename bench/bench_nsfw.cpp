@@ -24,6 +24,7 @@
 #include "safescan/runtime.hpp"
 
 int main(int argc, char** argv) {
+  safescan::ensure_openmp_wait_policy(argv);
   CLI::App app{"nsfwjs model throughput"};
   std::string model = "nsfw-mobilenet-v2", images_dir;
   int batch = 32, runs = 7, warmup = 2, threads = 0, images_per_run = 0;
@@ -87,7 +88,9 @@ int main(int argc, char** argv) {
                              {"min_images_per_s", rates.front()},
                              {"max_images_per_s", rates.back()},
                              {"peak_rss_mib", ru.ru_maxrss / 1024.0},
-                             {"blas", rt.blas}};
+                             {"blas", rt.blas},
+                             {"omp_wait_policy", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : ""},
+                             {"gomp_spincount", std::getenv("GOMP_SPINCOUNT") ? std::getenv("GOMP_SPINCOUNT") : ""}};
   std::cout << out.dump() << std::endl;
   return 0;
 }

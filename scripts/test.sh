@@ -15,6 +15,10 @@ if [ "${1:-}" = "--sanitize" ]; then
   shift
 fi
 
+# Tests run two at a time on small machines: OpenMP workers must sleep, not spin, while
+# waiting (see docs/PERFORMANCE.md), or parallel tests slow each other down many times over.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+
 # Packages, models and the main build (fast when everything is already there).
 scripts/setup.sh
 

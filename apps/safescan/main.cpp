@@ -5,8 +5,10 @@
 
 #include "commands.hpp"
 #include "safescan/error.hpp"
+#include "safescan/runtime.hpp"
 
 int main(int argc, char** argv) {
+  safescan::ensure_openmp_wait_policy(argv);
   using namespace safescan::cli;
   CLI::App app{"safescan: find unsafe and offensive images, one at a time or by the million."};
   app.footer(

@@ -18,3 +18,17 @@ struct RuntimeInfo {
 RuntimeInfo configure_runtime(int threads = 0);
 
 }  // namespace safescan
+
+namespace safescan {
+
+// OpenMP threads that wait by spinning (libgomp's default) collapse throughput 10-100x as
+// soon as anything else wants the cores (decoding threads, another process): see
+// docs/PERFORMANCE.md. libgomp reads its wait policy once, before main(), so a program that
+// wants the robust policy must have it in its environment from the start. Call this first
+// thing in main(): when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, it sets
+// OMP_WAIT_POLICY=PASSIVE and re-executes the program (once; /proc/self/exe, same argv).
+// A value the user set is always kept. Returns normally when no re-exec was needed or it
+// failed.
+void ensure_openmp_wait_policy(char** argv);
+
+}  // namespace safescan

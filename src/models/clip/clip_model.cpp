@@ -1,0 +1,221 @@
+// CLIP's ViT image encoder and text encoder in libtorch, as openai/CLIP's model.py computes
+// them: pre-LayerNorm residual attention blocks, QuickGELU MLPs, class token, causal text
+// mask, end-token pooling, projections. LayerNorm always runs in float32 (as the reference's
+// LayerNorm subclass does); matrix products run in the chosen precision.
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "models/clip/clip_weights.hpp"
+#include "models/io/tensor_file.hpp"
+#include "safescan/clip.hpp"
+#include "safescan/error.hpp"
+#include "safescan/resize.hpp"
+
+namespace safescan {
+
+namespace {
+
+at::Tensor to_torch(const io::RawTensor& t) {
+  const auto values = t.to_float();
+  return torch::from_blob(const_cast<float*>(values.data()), t.shape, torch::kFloat32).clone();
+}
+
+// A linear layer in the chosen precision. y = x W^T + b.
+struct Linear {
+  at::Tensor weight, bias;          // fp32 or bf16
+  at::Tensor packed, col_offsets;   // int8: fbgemm-packed weight
+  double scale = 0;
+  std::int64_t zero_point = 0;
+  bool int8 = false;
+
+  at::Tensor operator()(const at::Tensor& x) const {
+    if (int8) {
+      return at::fbgemm_linear_int8_weight_fp32_activation(x.contiguous(), weight, packed, col_offsets, scale, zero_point, bias);
+    }
+    return at::linear(x.to(weight.scalar_type()), weight, bias);
+  }
+};
+
+Linear make_linear(const at::Tensor& w, const at::Tensor& b, ClipPrecision p) {
+  Linear l;
+  if (p == ClipPrecision::int8) {
+    // Dynamic quantisation: int8 weights per tensor, activations quantised on the fly.
+    auto q = at::fbgemm_linear_quantize_weight(w.contiguous());
+    l.weight = std::get<0>(q);
+    l.col_offsets = std::get<1>(q);
+    l.scale = std::get<2>(q);
+    l.zero_point = std::get<3>(q);
+    l.packed = at::fbgemm_pack_quantized_matrix(l.weight);
+    l.bias = b.defined() ? b.contiguous() : torch::zeros({w.size(0)});
+    l.int8 = true;
+    return l;
+  }
+  const auto dtype = p == ClipPrecision::bf16 ? torch::kBFloat16 : torch::kFloat32;
+  l.weight = w.to(dtype).contiguous();
+  if (b.defined()) l.bias = b.to(dtype);
+  return l;
+}
+
+struct LayerNorm {
+  at::Tensor weight, bias;
+  at::Tensor operator()(const at::Tensor& x) const {
+    return at::layer_norm(x.to(torch::kFloat32), {weight.size(0)}, weight, bias, 1e-5);
+  }
+};
+
+struct Block {
+  LayerNorm ln_1, ln_2;
+  Linear in_proj, out_proj, c_fc, c_proj;
+};
+
+struct Transformer {
+  std::vector<Block> blocks;
+  int heads = 1;
+
+  at::Tensor operator()(at::Tensor x, const at::Tensor& mask) const {
+    // x: [batch, length, width], float32 residual stream.
+    const auto b = x.size(0), len = x.size(1), width = x.size(2), head_dim = width / heads;
+    const double scaling = 1.0 / std::sqrt(static_cast<double>(head_dim));
+    for (const Block& blk : blocks) {
+      at::Tensor h = blk.ln_1(x);
+      at::Tensor qkv = blk.in_proj(h).view({b, len, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});  // 3 x [b, h, len, d]
+      at::Tensor q = qkv[0] * scaling, k = qkv[1], v = qkv[2];
+      at::Tensor attn = at::matmul(q, k.transpose(-2, -1));
+      if (mask.defined()) attn = attn + mask.to(attn.scalar_type());
+      attn = at::softmax(attn.to(torch::kFloat32), -1).to(v.scalar_type());
+      at::Tensor o = at::matmul(attn, v).permute({0, 2, 1, 3}).reshape({b, len, width});
+      x = x + blk.out_proj(o).to(torch::kFloat32);
+      h = blk.c_fc(blk.ln_2(x));
+      h = h * at::sigmoid(1.702 * h);  // QuickGELU
+      x = x + blk.c_proj(h).to(torch::kFloat32);
+    }
+    return x;
+  }
+};
+
+}  // namespace
+
+struct ClipModel::Impl {
+  ClipConfig config;
+  ClipPrecision precision = ClipPrecision::fp32;
+  float logit_scale = 1.f;
+  // vision
+  at::Tensor conv1, class_embedding, vision_positional;
+  LayerNorm ln_pre, ln_post;
+  Transformer visual;
+  at::Tensor visual_proj;
+  // text
+  at::Tensor token_embedding, text_positional;
+  Transformer text;
+  LayerNorm ln_final;
+  at::Tensor text_proj;
+};
+
+ClipModel::ClipModel() = default;
+ClipModel::ClipModel(ClipModel&&) noexcept = default;
+ClipModel& ClipModel::operator=(ClipModel&&) noexcept = default;
+ClipModel::~ClipModel() = default;
+
+ClipModel ClipModel::load(const std::filesystem::path& checkpoint, ClipPrecision precision) {
+  torch::NoGradGuard no_grad;
+  const io::TensorMap tensors = io::read_checkpoint(checkpoint);
+  ClipModel m;
+  m.impl_ = std::make_unique<Impl>();
+  Impl& d = *m.impl_;
+  d.config = clip::infer_config(tensors, checkpoint);
+  d.precision = precision;
+  auto t = [&](const std::string& key) { return to_torch(tensors.at(key)); };
+  auto load_transformer = [&](const std::string& prefix, int layers, int heads) {
+    Transformer tr;
+    tr.heads = heads;
+    for (int i = 0; i < layers; ++i) {
+      const std::string b = prefix + "resblocks." + std::to_string(i) + ".";
+      Block blk;
+      blk.ln_1 = {t(b + "ln_1.weight"), t(b + "ln_1.bias")};
+      blk.ln_2 = {t(b + "ln_2.weight"), t(b + "ln_2.bias")};
+      blk.in_proj = make_linear(t(b + "attn.in_proj_weight"), t(b + "attn.in_proj_bias"), precision);
+      blk.out_proj = make_linear(t(b + "attn.out_proj.weight"), t(b + "attn.out_proj.bias"), precision);
+      blk.c_fc = make_linear(t(b + "mlp.c_fc.weight"), t(b + "mlp.c_fc.bias"), precision);
+      blk.c_proj = make_linear(t(b + "mlp.c_proj.weight"), t(b + "mlp.c_proj.bias"), precision);
+      tr.blocks.push_back(std::move(blk));
+    }
+    return tr;
+  };
+  d.conv1 = t("visual.conv1.weight");
+  d.class_embedding = t("visual.class_embedding");
+  d.vision_positional = t("visual.positional_embedding");
+  d.ln_pre = {t("visual.ln_pre.weight"), t("visual.ln_pre.bias")};
+  d.ln_post = {t("visual.ln_post.weight"), t("visual.ln_post.bias")};
+  d.visual = load_transformer("visual.transformer.", d.config.vision_layers, d.config.vision_heads);
+  d.visual_proj = t("visual.proj");
+  d.token_embedding = t("token_embedding.weight");
+  d.text_positional = t("positional_embedding");
+  d.text = load_transformer("transformer.", d.config.text_layers, d.config.text_heads);
+  d.ln_final = {t("ln_final.weight"), t("ln_final.bias")};
+  d.text_proj = t("text_projection");
+  d.logit_scale = std::exp(tensors.at("logit_scale").to_float().at(0));
+  return m;
+}
+
+const ClipConfig& ClipModel::config() const { return impl_->config; }
+ClipPrecision ClipModel::precision() const { return impl_->precision; }
+float ClipModel::logit_scale() const { return impl_->logit_scale; }
+std::size_t ClipModel::input_floats() const {
+  return 3ull * impl_->config.image_resolution * impl_->config.image_resolution;
+}
+
+void ClipModel::preprocess(const Image& image, float* out) const {
+  clip_preprocess(image, impl_->config.image_resolution, kClipMean, kClipStd, out);
+}
+
+std::vector<float> ClipModel::encode_images(const float* pixels, int batch) const {
+  torch::InferenceMode guard;
+  const Impl& d = *impl_;
+  const int r = d.config.image_resolution, p = d.config.vision_patch_size, w = d.config.vision_width;
+  if (batch <= 0) return {};
+  at::Tensor x = torch::from_blob(const_cast<float*>(pixels), {batch, 3, r, r}, torch::kFloat32);
+  x = at::conv2d(x, d.conv1, {}, {p, p});                    // [b, w, g, g]
+  x = x.reshape({batch, w, -1}).permute({0, 2, 1});          // [b, g*g, w]
+  x = at::cat({d.class_embedding.view({1, 1, w}).expand({batch, 1, w}), x}, 1) + d.vision_positional;
+  x = d.ln_pre(x);
+  x = d.visual(x, {});
+  x = d.ln_post(x.select(1, 0));
+  at::Tensor out = at::matmul(x, d.visual_proj).contiguous();
+  return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+}
+
+std::vector<float> ClipModel::encode_texts(const std::vector<std::vector<int>>& tokens) const {
+  torch::InferenceMode guard;
+  const Impl& d = *impl_;
+  if (tokens.empty()) return {};
+  // Causal attention: positions after the longest sequence cannot change any output that is
+  // read, so the batch is padded only to its longest sequence.
+  size_t len = 1;
+  for (const auto& t : tokens) {
+    if (t.empty() || t.size() > static_cast<size_t>(d.config.context_length)) {
+      throw Error(ErrorCode::invalid_argument, "token sequences must have 1 to " + std::to_string(d.config.context_length) + " tokens");
+    }
+    len = std::max(len, t.size());
+  }
+  const auto b = static_cast<std::int64_t>(tokens.size()), l = static_cast<std::int64_t>(len);
+  at::Tensor ids = torch::zeros({b, l}, torch::kLong);
+  auto acc = ids.accessor<std::int64_t, 2>();
+  for (std::int64_t i = 0; i < b; ++i) {
+    for (size_t j = 0; j < tokens[i].size(); ++j) {
+      const int id = tokens[i][j];
+      if (id < 0 || id >= d.config.vocab_size) throw Error(ErrorCode::invalid_argument, "token id " + std::to_string(id) + " is out of range");
+      acc[i][j] = id;
+    }
+  }
+  at::Tensor x = at::embedding(d.token_embedding, ids) + d.text_positional.slice(0, 0, l);
+  at::Tensor mask = torch::full({l, l}, -INFINITY).triu(1);
+  x = d.text(x, mask);
+  x = d.ln_final(x);
+  at::Tensor eot = ids.argmax(-1);  // the end token has the largest id, as the reference assumes
+  x = x.index({torch::arange(b), eot});
+  at::Tensor out = at::matmul(x, d.text_proj).contiguous();
+  return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+}
+
+}  // namespace safescan
