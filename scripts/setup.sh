@@ -26,6 +26,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libtiff-dev libssl-dev
+  zlib1g-dev libicu-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev
 )
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
