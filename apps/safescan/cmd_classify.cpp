@@ -70,7 +70,9 @@ class ResultPrinter {
   }
   void print(const Result& r) {
     if (!table_) {
-      std::cout << to_json(r, model_, threshold_).dump() << "\n";
+      // File names need not be UTF-8 (they are bytes on POSIX): replace invalid sequences
+      // with U+FFFD instead of letting dump() throw and abort the whole scan.
+      std::cout << to_json(r, model_, threshold_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else if (r.error) {
       std::printf("%-40s ERROR %s: %s\n", r.path.c_str(), std::string(to_string(r.error->code())).c_str(),
                   r.error->message().c_str());

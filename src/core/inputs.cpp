@@ -17,6 +17,11 @@ bool is_candidate_image(const fs::path& path) {
   static const std::array<std::string_view, 9> kExtensions = {".jpg", ".jpeg", ".png", ".webp", ".gif",
                                                               ".bmp", ".tif",  ".tiff", ".jfif"};
   if (std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end()) return true;
+  // Only regular files are sniffed: opening a FIFO waits for a writer (the walk would hang)
+  // and a device may never end. Special files with an image extension are still kept
+  // above, so that they yield an "unreadable" result rather than vanish.
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;
   std::ifstream in(path, std::ios::binary);
   std::array<std::uint8_t, 32> head{};
   in.read(reinterpret_cast<char*>(head.data()), head.size());
