@@ -169,7 +169,8 @@ void add_classify(CLI::App& app, const GlobalOptions& global, int& exit_code) {
   cmd->add_option("paths", opt->paths, "Image files or directories (walked recursively); - reads paths from stdin")
       ->required();
   std::string models_help = "Model name or path to a TensorFlow.js model folder. Names:";
-  for (const auto& m : known_models()) models_help += " " + std::string(m.name);
+  for (const auto& m : known_models())
+    if (m.kind == "tfjs") models_help += " " + std::string(m.name);
   cmd->add_option("-m,--model", opt->model, models_help)->capture_default_str();
   cmd->add_option("-f,--format", opt->format, "jsonl, table, or auto (table on a terminal, jsonl otherwise)")
       ->check(CLI::IsMember({"auto", "jsonl", "table"}))

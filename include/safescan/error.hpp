@@ -23,6 +23,8 @@ enum class ErrorCode {
   // Models.
   model_missing,  // a model file or directory does not exist
   model_invalid,  // a model file is truncated or inconsistent (shape, unknown layer/op, ...)
+  // Downloads.
+  network,  // a transfer failed: HTTP error status, connection refused or cut, timeout (names the URL)
   // Everything else.
   invalid_argument,
   internal,

@@ -12,6 +12,7 @@ std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::too_large: return "too_large";
     case ErrorCode::model_missing: return "model_missing";
     case ErrorCode::model_invalid: return "model_invalid";
+    case ErrorCode::network: return "network";
     case ErrorCode::invalid_argument: return "invalid_argument";
     case ErrorCode::internal: return "internal";
   }

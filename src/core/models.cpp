@@ -1,29 +1,210 @@
+// The model store: catalogue, layout under models_dir(), manifests, pull / import / remove.
+// See include/safescan/models.hpp and docs/models-manager.md.
 #include "safescan/models.hpp"
 
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <spawn.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "core/sha256.hpp"
 #include "safescan/error.hpp"
+
+extern char** environ;
 
 namespace safescan {
 
 namespace fs = std::filesystem;
 
-const std::vector<KnownModel>& known_models() {
-  static const std::vector<KnownModel> models = {
-      {"nsfw-mobilenet-v2", "tfjs", "nsfwjs MobileNetV2 (224 px, layers-model): fast default NSFW classifier",
-       "npm nsfwjs@4.4.0 dist/models/mobilenet_v2"},
-      {"nsfw-mobilenet-v2-mid", "tfjs", "nsfwjs MobileNetV2Mid (224 px, graph-model): wider MobileNetV2",
-       "npm nsfwjs@4.4.0 dist/models/mobilenet_v2_mid"},
-      {"nsfw-inception-v3", "tfjs", "nsfwjs InceptionV3 (299 px, layers-model): slowest, largest",
-       "npm nsfwjs@4.4.0 dist/models/inception_v3"},
-  };
+// --- the catalogue ------------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kNsfwjsPackage = "nsfwjs@4.4.0";
+// The registry's integrity of nsfwjs-4.4.0.tgz (the same pin as scripts/setup.sh).
+constexpr const char* kNsfwjsIntegrity =
+    "sha512-krC1fgeTLXtZwgdpKJ0jm7hqv0gTSRQQRL+FhOaxaJ9Wj92t42BO3csO2odwgTAgZgf2RvkwPtp0R8Aa7dc+MA==";
+
+KnownModel npm_model(std::string name, std::string format, std::string description, std::string dir) {
+  KnownModel m;
+  m.name = std::move(name);
+  m.kind = "tfjs";
+  m.format = std::move(format);
+  m.description = std::move(description);
+  m.source = std::string("npm ") + kNsfwjsPackage + " dist/models/" + dir;
+  m.license = "MIT";
+  m.install = "npm";
+  m.note = "installed by scripts/setup.sh (npm pack nsfwjs@4.4.0 + scripts/install-nsfwjs-models.cjs); "
+           "`safescan models pull` runs the same steps when npm and node are available";
+  return m;
+}
+
+KnownModel download_model(std::string name, std::string kind, std::string format, std::string description,
+                          std::string source, std::string note, ModelFile file) {
+  KnownModel m;
+  m.name = std::move(name);
+  m.kind = std::move(kind);
+  m.format = std::move(format);
+  m.description = std::move(description);
+  m.source = std::move(source);
+  m.license = "MIT";
+  m.note = std::move(note);
+  m.files.push_back(std::move(file));
+  return m;
+}
+
+std::vector<KnownModel> builtin_catalogue() {
+  const std::string clip_base = "https://openaipublic.azureedge.net/clip/models/";
+  const std::string clip_note = "URL from openai/CLIP clip/clip.py (_MODELS); its path carries the file's sha256";
+  const std::string q16_base = "https://raw.githubusercontent.com/ml-research/Q16/main/data/";
+  const std::string q16_note =
+      "Q16 publishes data/<CLIP model>/prompts.p; sha256 of the copy in the project's shared fixtures "
+      "(upstream has no published checksum)";
+  const std::string laion_base = "https://raw.githubusercontent.com/LAION-AI/CLIP-based-NSFW-Detector/main/";
+  const std::string laion_note =
+      "URL used by rom1504/clip-retrieval; the upstream README asks that these files stay at the repository root; "
+      "sha256 of the copy in the project's shared fixtures (upstream has no published checksum)";
+  std::vector<KnownModel> c;
+  c.push_back(npm_model("nsfw-mobilenet-v2", "layers-model",
+                        "nsfwjs MobileNetV2 (224 px, layers-model): fast default NSFW classifier", "mobilenet_v2"));
+  c.push_back(npm_model("nsfw-mobilenet-v2-mid", "graph-model",
+                        "nsfwjs MobileNetV2Mid (224 px, graph-model): wider MobileNetV2", "mobilenet_v2_mid"));
+  c.push_back(npm_model("nsfw-inception-v3", "layers-model",
+                        "nsfwjs InceptionV3 (299 px, layers-model): slowest, largest", "inception_v3"));
+
+  c.push_back(download_model(
+      "clip-vit-b-32", "clip", "torchscript", "OpenAI CLIP ViT-B/32 (224 px, 512-d embeddings; TorchScript archive)",
+      "openai/CLIP", clip_note,
+      {"ViT-B-32.pt", clip_base + "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",
+       "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af", 0}));
+  c.push_back(download_model(
+      "clip-vit-b-16", "clip", "torchscript", "OpenAI CLIP ViT-B/16 (224 px, 512-d embeddings; TorchScript archive)",
+      "openai/CLIP", clip_note,
+      {"ViT-B-16.pt", clip_base + "5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f/ViT-B-16.pt",
+       "5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f", 0}));
+  c.push_back(download_model(
+      "clip-vit-l-14", "clip", "torchscript", "OpenAI CLIP ViT-L/14 (224 px, 768-d embeddings; TorchScript archive)",
+      "openai/CLIP", clip_note,
+      {"ViT-L-14.pt", clip_base + "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt",
+       "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836", 0}));
+  c.push_back(download_model(
+      "clip-vocab", "clip-vocab", "bpe-merges-gzip", "CLIP tokenizer vocabulary (BPE merges, 49,408 tokens)",
+      "openai/CLIP clip/bpe_simple_vocab_16e6.txt.gz",
+      "sha256 of the copy in the project's shared fixtures (upstream has no published checksum)",
+      {"bpe_simple_vocab_16e6.txt.gz",
+       "https://raw.githubusercontent.com/openai/CLIP/main/clip/bpe_simple_vocab_16e6.txt.gz",
+       "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a", 1356917}));
+
+  c.push_back(download_model("q16-vit-b-16", "q16-prompts", "numpy-pickle",
+                             "Q16 learned prompts for CLIP ViT-B/16 (inappropriate-content classifier, as in the paper)",
+                             "ml-research/Q16", q16_note,
+                             {"prompts.p", q16_base + "ViT-B-16/prompts.p",
+                              "43b9c1308ae26f87f58a385bcbbe9a01f3532c825f15498613455f127fbdd43c", 2207}));
+  c.push_back(download_model("q16-vit-b-32", "q16-prompts", "numpy-pickle",
+                             "Q16 learned prompts for CLIP ViT-B/32", "ml-research/Q16", q16_note,
+                             {"prompts.p", q16_base + "ViT-B-32/prompts.p",
+                              "53cfd214d31115baf9f6bf28936edda062c2f75b5abf3600e25a93d01a97bdce", 2207}));
+  c.push_back(download_model("q16-vit-l-14", "q16-prompts", "numpy-pickle",
+                             "Q16 learned prompts for CLIP ViT-L/14 (Q16's default)", "ml-research/Q16", q16_note,
+                             {"prompts.p", q16_base + "ViT-L-14/prompts.p",
+                              "9b6c411824c2f64e0f847aa3c9f2b15b8e3a6c75e0efd82f2f672670c97ccad5", 3231}));
+
+  c.push_back(download_model("laion-nsfw-vit-b-32", "laion-nsfw", "autokeras-savedmodel-zip",
+                             "LAION CLIP-based NSFW detector head for ViT-B/32 embeddings (AutoKeras, zipped)",
+                             "LAION-AI/CLIP-based-NSFW-Detector", laion_note,
+                             {"clip_autokeras_nsfw_b32.zip", laion_base + "clip_autokeras_nsfw_b32.zip",
+                              "78715ab9d64485167e8c9ade3b8e6761a17a16c24d114bd47431ac1dab46462b", 231831}));
+  c.push_back(download_model("laion-nsfw-vit-l-14", "laion-nsfw", "autokeras-savedmodel-zip",
+                             "LAION CLIP-based NSFW detector head for ViT-L/14 embeddings (AutoKeras, zipped)",
+                             "LAION-AI/CLIP-based-NSFW-Detector", laion_note,
+                             {"clip_autokeras_binary_nsfw.zip", laion_base + "clip_autokeras_binary_nsfw.zip",
+                              "905520bb0336accc73ee282c605d926aef90cf14248889d44b9cee50eef71f8a", 1094585}));
+  c.push_back(download_model("laion-violence-vit-b-32", "laion-violence", "npy",
+                             "LAION violence prompt embeddings for ViT-B/32 (2 x 512 float32)",
+                             "LAION-AI/CLIP-based-NSFW-Detector", laion_note,
+                             {"violence_detection_vit_b_32.npy", laion_base + "violence_detection_vit_b_32.npy",
+                              "76909cca3e77abbbb21313895756773a9c6fb26c9cc743f3ef0625f025741982", 4224}));
+  c.push_back(download_model("laion-violence-vit-l-14", "laion-violence", "npy",
+                             "LAION violence prompt embeddings for ViT-L/14 (2 x 768 float32)",
+                             "LAION-AI/CLIP-based-NSFW-Detector", laion_note,
+                             {"violence_detection_vit_l_14.npy", laion_base + "violence_detection_vit_l_14.npy",
+                              "cc08f81ef50b1ef71452ddc87285fe6fbbc01b6fe8f8b8c24482c386ef2ab7e1", 6272}));
+
+  c.push_back(download_model(
+      "yunet", "face-detector", "onnx", "YuNet face detector (ONNX, dynamic input size)",
+      "opencv/opencv_zoo models/face_detection_yunet",
+      "URL not confirmed against opencv_zoo itself: this sha256 and size are the ones other projects pin for "
+      "face_detection_yunet_2026may.onnx (older YuNet files have other checksums); a Git LFS file, so the "
+      "media.githubusercontent.com URL (raw.githubusercontent.com serves the LFS pointer)",
+      {"face_detection_yunet_2026may.onnx",
+       "https://media.githubusercontent.com/media/opencv/opencv_zoo/main/models/face_detection_yunet/"
+       "face_detection_yunet_2026may.onnx",
+       "ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0", 229738}));
+  return c;
+}
+
+std::vector<KnownModel>& catalogue() {
+  static std::vector<KnownModel> models = builtin_catalogue();
   return models;
 }
+
+}  // namespace
+
+const std::vector<KnownModel>& known_models() { return catalogue(); }
+
+const KnownModel* find_known_model(std::string_view name) {
+  for (const auto& m : catalogue())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+void register_model(KnownModel model) {
+  check_model_name(model.name);
+  for (auto& m : catalogue()) {
+    if (m.name == model.name) {
+      m = std::move(model);
+      return;
+    }
+  }
+  catalogue().push_back(std::move(model));
+}
+
+std::string model_url(const KnownModel& model, const ModelFile& file) {
+  if (const char* base = std::getenv("SAFESCAN_MODEL_URL_BASE"); base && *base) {
+    std::string b = base;
+    while (!b.empty() && b.back() == '/') b.pop_back();
+    return b + "/" + model.name + "/" + file.name;
+  }
+  return file.url;
+}
+
+void check_model_name(std::string_view name) {
+  const bool ok = !name.empty() && name.size() <= 100 && name.front() != '.' && name.front() != '-' &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                           c == '_' || c == '-';
+                  });
+  if (!ok)
+    throw Error(ErrorCode::invalid_argument,
+                "invalid model name '" + std::string(name) +
+                    "': use letters, digits, '.', '_' and '-' (not first), at most 100 characters");
+}
+
+// --- where models live --------------------------------------------------------------------
 
 fs::path safescan_home() {
   if (const char* env = std::getenv("SAFESCAN_HOME"); env && *env) return env;
@@ -36,16 +217,40 @@ fs::path models_dir() { return safescan_home() / "models"; }
 
 namespace {
 
+constexpr const char* kManifest = "safescan-model.json";
+
+fs::path partial_root() { return models_dir() / ".partial"; }
+
+bool valid_name(std::string_view name) {
+  try {
+    check_model_name(name);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 bool read_manifest(const fs::path& dir, InstalledModel& out) {
-  std::ifstream in(dir / "safescan-model.json");
+  std::ifstream in(dir / kManifest);
   if (!in) return false;
   const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return false;
-  out.name = j.value("name", dir.filename().string());
-  out.kind = j.value("kind", "");
-  out.format = j.value("format", "");
+  auto str = [](const nlohmann::json& o, const char* key) {
+    return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
+  };
+  out.name = j.contains("name") && j["name"].is_string() ? j["name"].get<std::string>() : dir.filename().string();
+  out.kind = str(j, "kind");
+  out.format = str(j, "format");
   if (j.contains("source") && j["source"].is_object()) {
-    out.source = j["source"].value("package", "") + " " + j["source"].value("model", "");
+    const auto& s = j["source"];
+    if (!str(s, "package").empty())
+      out.source = str(s, "package") + " " + str(s, "model");
+    else if (!str(s, "url").empty())
+      out.source = str(s, "url");
+    else if (!str(s, "imported_from").empty())
+      out.source = "imported from " + str(s, "imported_from");
+    else
+      out.source = str(s, "project");
   }
   if (j.contains("files") && j["files"].is_object()) {
     for (const auto& [file, sum] : j["files"].items()) {
@@ -60,23 +265,280 @@ bool read_manifest(const fs::path& dir, InstalledModel& out) {
   return true;
 }
 
+std::string known_names() {
+  std::string names;
+  for (const auto& k : known_models()) names += (names.empty() ? "" : ", ") + k.name;
+  return names;
+}
+
 std::string install_hint(std::string_view name) {
-  return "run scripts/setup.sh to install the nsfwjs models, or pass a path to a TensorFlow.js model folder; "
-         "models are looked up in " + (models_dir() / std::string(name)).string() + " (set SAFESCAN_HOME to change)";
+  const std::string where = "models are looked up in " + (models_dir() / std::string(name)).string() +
+                            " (set SAFESCAN_HOME to change)";
+  const KnownModel* k = find_known_model(name);
+  if (k && k->install == "npm") {
+    return "run scripts/setup.sh to install the nsfwjs models (or `safescan models pull " + std::string(name) +
+           "`), or pass a path to a TensorFlow.js model folder; " + where;
+  }
+  return "run `safescan models pull " + std::string(name) +
+         "` (or `safescan models import FILE` for a copy you already have); " + where;
+}
+
+// An exclusive lock per model name, so two safescan processes never install the same
+// model at once (the second waits).
+class ModelLock {
+ public:
+  explicit ModelLock(std::string_view name) {
+    std::error_code ec;
+    fs::create_directories(partial_root(), ec);
+    const fs::path path = partial_root() / (std::string(name) + ".lock");
+    fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error(ErrorCode::unreadable, std::string("cannot create a lock file: ") + std::strerror(errno), path.string());
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      spdlog::info("waiting for another safescan that is installing {}", name);
+      while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  ~ModelLock() { ::close(fd_); }
+  ModelLock(const ModelLock&) = delete;
+  ModelLock& operator=(const ModelLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+std::string now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void fsync_dir(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+void write_manifest(const fs::path& dir, const nlohmann::ordered_json& manifest) {
+  const fs::path path = dir / kManifest;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << manifest.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  out.close();
+  if (!out) throw Error(ErrorCode::unreadable, "cannot write the manifest", path.string());
+}
+
+// A folder under .partial that is removed again unless it was committed.
+class Staging {
+ public:
+  explicit Staging(std::string_view name) {
+    path_ = partial_root() / (std::string(name) + ".staging-" + std::to_string(::getpid()));
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+    fs::create_directories(path_);
+  }
+  ~Staging() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+  const fs::path& path() const { return path_; }
+  void release() { path_.clear(); }
+
+ private:
+  fs::path path_;
+};
+
+// Puts a complete staging folder in place of models_dir()/<name>. The previous install
+// disappears only once the new one is there; if the swap fails it is put back.
+InstalledModel commit_install(const std::string& name, Staging& staging) {
+  const fs::path target = models_dir() / name;
+  const fs::path old = partial_root() / (name + ".old-" + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::remove_all(old, ec);
+  const bool had = fs::exists(fs::symlink_status(target, ec));
+  if (had) {
+    fs::rename(target, old, ec);
+    if (ec) throw Error(ErrorCode::unreadable, "cannot move the previous install aside: " + ec.message(), target.string());
+  }
+  fs::rename(staging.path(), target, ec);
+  if (ec) {
+    std::error_code ec2;
+    if (had) fs::rename(old, target, ec2);
+    throw Error(ErrorCode::unreadable, "cannot install the model: " + ec.message(), target.string());
+  }
+  staging.release();
+  fsync_dir(models_dir());
+  fs::remove_all(old, ec);
+  InstalledModel m;
+  if (!read_manifest(target, m)) throw Error(ErrorCode::internal, "installed model has no readable manifest", target.string());
+  return m;
+}
+
+nlohmann::ordered_json base_manifest(const std::string& name, const std::string& kind, const std::string& format) {
+  nlohmann::ordered_json j;
+  j["name"] = name;
+  j["kind"] = kind;
+  j["format"] = format;
+  return j;
+}
+
+// A cheap check that an install matches the catalogue: every file recorded with the
+// published sha256 and present with the published size. `models verify` rehashes.
+bool looks_intact(const InstalledModel& m, const KnownModel& k) {
+  if (k.files.empty()) return false;
+  for (const auto& f : k.files) {
+    const auto it = m.files.find(f.name);
+    if (it == m.files.end() || (!f.sha256.empty() && it->second != f.sha256)) return false;
+    std::error_code ec;
+    const auto size = fs::file_size(m.path / f.name, ec);
+    if (ec || (f.size && size != f.size)) return false;
+  }
+  return true;
+}
+
+// --- running npm and node (nsfwjs) ---------------------------------------------------------
+
+std::optional<fs::path> find_in_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  if (!path) return std::nullopt;
+  std::string_view rest = path;
+  while (!rest.empty()) {
+    const auto colon = rest.find(':');
+    const std::string dir(rest.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    if (dir.empty()) continue;
+    const fs::path candidate = fs::path(dir) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return std::nullopt;
+}
+
+std::optional<fs::path> find_nsfwjs_installer() {
+  std::error_code ec;
+  if (const char* env = std::getenv("SAFESCAN_NSFWJS_INSTALLER"); env && *env) {
+    if (fs::is_regular_file(env, ec)) return fs::path(env);
+    return std::nullopt;
+  }
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return std::nullopt;
+  const fs::path dir = exe.parent_path();
+  for (const fs::path& root : {dir / "..", dir / "../..", dir / "../share/safescan"}) {
+    const fs::path script = root / "scripts" / "install-nsfwjs-models.cjs";
+    if (fs::is_regular_file(script, ec)) return fs::weakly_canonical(script, ec);
+  }
+  return std::nullopt;
+}
+
+// Runs a program (no shell), its standard output sent to our standard error so that
+// safescan's own output stays clean. Returns the exit status.
+int run_program(const std::vector<std::string>& args, const fs::path& cwd) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw Error(ErrorCode::unreadable, std::string("cannot run ") + args[0] + ": " + std::strerror(rc));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+std::string sha512_integrity(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(ErrorCode::unreadable, "cannot open file", file.string());
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha512(), nullptr);
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  std::string b64(4 * ((len + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), md, static_cast<int>(len));
+  b64.resize(static_cast<std::size_t>(n));
+  return "sha512-" + b64;
+}
+
+std::string npm_help(std::string_view name) {
+  return std::string(name) + " comes from the npm package " + kNsfwjsPackage +
+         ": scripts/setup.sh installs it (npm pack " + kNsfwjsPackage +
+         ", integrity check, then node scripts/install-nsfwjs-models.cjs PACKAGE_DIR " + models_dir().string() + ")";
+}
+
+void install_nsfwjs(std::string_view name) {
+  const auto installer = find_nsfwjs_installer();
+  const auto npm = find_in_path("npm");
+  const auto node = find_in_path("node");
+  if (!installer || !npm || !node) {
+    std::string missing;
+    if (!npm) missing += " npm";
+    if (!node) missing += " node";
+    if (!installer) missing += " scripts/install-nsfwjs-models.cjs (set SAFESCAN_NSFWJS_INSTALLER to its path)";
+    throw Error(ErrorCode::model_missing, npm_help(name) + "; cannot run it from here, not found:" + missing);
+  }
+  spdlog::info("{}", npm_help(name));
+  std::string templ = (fs::temp_directory_path() / "safescan-nsfwjs-XXXXXX").string();
+  if (!::mkdtemp(templ.data())) throw Error(ErrorCode::unreadable, std::string("mkdtemp: ") + std::strerror(errno));
+  const fs::path work = templ;
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } cleanup{work};
+  spdlog::info("fetching {} from the npm registry", kNsfwjsPackage);
+  if (run_program({npm->string(), "pack", "--silent", kNsfwjsPackage}, work) != 0)
+    throw Error(ErrorCode::network, std::string("npm pack ") + kNsfwjsPackage + " failed (see npm's message above)");
+  const fs::path tgz = work / "nsfwjs-4.4.0.tgz";
+  const std::string got = sha512_integrity(tgz);
+  if (got != kNsfwjsIntegrity)
+    throw Error(ErrorCode::model_invalid,
+                std::string("integrity mismatch: expected ") + kNsfwjsIntegrity + ", got " + got, tgz.string());
+  if (run_program({"tar", "-xzf", tgz.string(), "-C", work.string()}, work) != 0)
+    throw Error(ErrorCode::model_invalid, "cannot unpack the npm package", tgz.string());
+  fs::create_directories(models_dir());
+  if (run_program({node->string(), installer->string(), (work / "package").string(), models_dir().string()}, work) != 0)
+    throw Error(ErrorCode::model_invalid, "the nsfwjs installer failed (see its message above)", installer->string());
 }
 
 }  // namespace
+
+// --- installed models ---------------------------------------------------------------------
 
 std::vector<InstalledModel> installed_models() {
   std::vector<InstalledModel> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(models_dir(), ec)) {
-    if (!e.is_directory(ec)) continue;
+    if (!e.is_directory(ec) || e.path().filename().string().front() == '.') continue;
     InstalledModel m;
     if (read_manifest(e.path(), m)) out.push_back(std::move(m));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
+}
+
+std::optional<InstalledModel> find_installed_model(std::string_view name) {
+  if (!valid_name(name)) return std::nullopt;
+  InstalledModel m;
+  if (!read_manifest(models_dir() / std::string(name), m)) return std::nullopt;
+  return m;
 }
 
 fs::path resolve_model(std::string_view name_or_path) {
@@ -88,15 +550,47 @@ fs::path resolve_model(std::string_view name_or_path) {
     throw Error(ErrorCode::model_missing, "no model at this path", p.string());
   }
   const fs::path installed = models_dir() / p;
-  if (fs::exists(installed / "model.json", ec)) return installed;
-  const auto& known = known_models();
-  const bool is_known = std::any_of(known.begin(), known.end(), [&](const KnownModel& k) { return k.name == name_or_path; });
-  if (!is_known) {
-    std::string names;
-    for (const auto& k : known) names += (names.empty() ? "" : ", ") + std::string(k.name);
-    throw Error(ErrorCode::model_missing, "unknown model '" + std::string(name_or_path) + "' (known: " + names + ")");
+  if (fs::exists(installed / "model.json", ec) || fs::exists(installed / kManifest, ec)) return installed;
+  if (!find_known_model(name_or_path)) {
+    throw Error(ErrorCode::model_missing,
+                "unknown model '" + std::string(name_or_path) + "' (known: " + known_names() + ")");
   }
-  throw Error(ErrorCode::model_missing, "model '" + std::string(name_or_path) + "' is not installed: " + install_hint(name_or_path));
+  throw Error(ErrorCode::model_missing,
+              "model '" + std::string(name_or_path) + "' is not installed: " + install_hint(name_or_path));
+}
+
+fs::path model_file(std::string_view model, std::string_view file) {
+  check_model_name(model);
+  const auto m = find_installed_model(model);
+  if (!m) {
+    if (!find_known_model(model))
+      throw Error(ErrorCode::model_missing, "unknown model '" + std::string(model) + "' (known: " + known_names() +
+                                                "); nothing is installed under " + (models_dir() / std::string(model)).string());
+    throw Error(ErrorCode::model_missing, "model '" + std::string(model) + "' is not installed: " + install_hint(model));
+  }
+  std::string name(file);
+  if (name.empty()) {
+    if (m->files.size() == 1) {
+      name = m->files.begin()->first;
+    } else {
+      std::string list;
+      for (const auto& [f, _] : m->files) list += (list.empty() ? "" : ", ") + f;
+      throw Error(ErrorCode::invalid_argument, "model '" + std::string(model) + "' has " +
+                                                   std::to_string(m->files.size()) + " files (" + list +
+                                                   "): say which one", m->path.string());
+    }
+  }
+  const fs::path path = m->path / name;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    std::string list;
+    for (const auto& [f, _] : m->files) list += (list.empty() ? "" : ", ") + f;
+    throw Error(ErrorCode::model_missing,
+                "model '" + std::string(model) + "' has no file '" + name + "' (its files: " + list +
+                    "); `safescan models verify " + std::string(model) + "` checks the install",
+                path.string());
+  }
+  return path;
 }
 
 std::vector<std::string> verify_model(const InstalledModel& model) {
@@ -112,7 +606,260 @@ std::vector<std::string> verify_model(const InstalledModel& model) {
     const std::string actual = sha256_file(path);
     if (actual != expected) problems.push_back(file + ": sha256 " + actual + " != " + expected);
   }
+  if (const KnownModel* k = find_known_model(model.name)) {
+    for (const auto& f : k->files) {
+      const auto it = model.files.find(f.name);
+      if (it == model.files.end())
+        problems.push_back(f.name + ": not installed (`safescan models pull " + model.name + "` fetches it)");
+      else if (!f.sha256.empty() && it->second != f.sha256)
+        problems.push_back(f.name + ": recorded sha256 " + it->second + " is not the published " + f.sha256);
+    }
+  }
   return problems;
+}
+
+// --- pull -----------------------------------------------------------------------------------
+
+PullResult pull_model(std::string_view name, const PullOptions& options) {
+  const KnownModel* known = find_known_model(name);
+  if (!known) {
+    throw Error(ErrorCode::model_missing,
+                "unknown model '" + std::string(name) + "' (known: " + known_names() +
+                    "); `safescan models import FILE --name NAME` installs a file of your own");
+  }
+  const KnownModel k = *known;  // a copy: register_model may not run meanwhile, but be safe
+  PullResult result;
+
+  if (k.install == "npm") {
+    if (!options.force) {
+      if (auto m = find_installed_model(k.name); m && m->source.rfind(kNsfwjsPackage, 0) == 0 && verify_model(*m).empty()) {
+        result.model = *m;
+        result.already_installed = true;
+        return result;
+      }
+    }
+    ModelLock lock(k.name);
+    install_nsfwjs(k.name);
+    auto m = find_installed_model(k.name);
+    if (!m) throw Error(ErrorCode::model_missing, "the nsfwjs installer did not install " + k.name, models_dir().string());
+    result.model = *m;
+    return result;
+  }
+  if (k.files.empty()) throw Error(ErrorCode::model_missing, "the catalogue has no files for '" + k.name + "'");
+
+  ModelLock lock(k.name);
+  if (!options.force) {
+    if (auto m = find_installed_model(k.name); m && looks_intact(*m, k)) {
+      result.model = *m;
+      result.already_installed = true;
+      return result;
+    }
+  }
+
+  const fs::path partial_dir = partial_root() / k.name;
+  fs::create_directories(partial_dir);
+  struct Got {
+    fs::path part;
+    std::string sha256, url;
+  };
+  std::vector<Got> got;
+  for (const auto& f : k.files) {
+    const std::string url = model_url(k, f);
+    if (url.empty())
+      throw Error(ErrorCode::model_missing, "no download URL for " + k.name + "/" + f.name +
+                                                ": `safescan models import FILE --name " + k.name + "` installs a copy you have");
+    const fs::path part =
+        partial_dir / (f.name + (f.sha256.empty() ? std::string() : "." + f.sha256.substr(0, 16)) + ".part");
+    DownloadOptions d = options.download;
+    d.expected_sha256 = f.sha256;
+    d.expected_size = f.size;
+    if (d.label.empty()) d.label = k.files.size() == 1 ? k.name : k.name + "/" + f.name;
+    spdlog::info("{}: downloading {}", k.name, url);
+    DownloadResult r;
+    try {
+      r = download_file(url, part, d);
+    } catch (const Error&) {
+      std::error_code ec;
+      fs::remove(partial_dir, ec);  // only when empty: nothing to resume from
+      throw;
+    }
+    result.downloaded += r.bytes - std::min(r.bytes, r.resumed_from);
+    got.push_back({part, r.sha256, url});
+  }
+
+  Staging staging(k.name);
+  auto manifest = base_manifest(k.name, k.kind, k.format);
+  nlohmann::ordered_json source;
+  source["project"] = k.source;
+  if (got.size() == 1) {
+    source["url"] = got[0].url;
+  } else {
+    for (std::size_t i = 0; i < got.size(); ++i) source["urls"][k.files[i].name] = got[i].url;
+  }
+  source["license"] = k.license;
+  manifest["source"] = source;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    fs::rename(got[i].part, staging.path() / k.files[i].name);
+    manifest["files"][k.files[i].name] = got[i].sha256;
+  }
+  manifest["installed"] = {{"by", "safescan models pull"}, {"at", now_iso8601()}};
+  write_manifest(staging.path(), manifest);
+  result.model = commit_install(k.name, staging);
+  std::error_code ec;
+  fs::remove_all(partial_dir, ec);
+  return result;
+}
+
+// --- import ---------------------------------------------------------------------------------
+
+InstalledModel import_model(const fs::path& path, const ImportOptions& options) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(ErrorCode::unreadable, "no such file or folder", path.string());
+  struct Entry {
+    fs::path src;
+    std::string dest;  // file name in the model folder
+    std::string sha256;
+  };
+  std::vector<Entry> entries;
+  const bool folder = fs::is_directory(path, ec);
+  if (folder) {
+    if (options.name.empty())
+      throw Error(ErrorCode::invalid_argument, "importing a folder needs --name NAME", path.string());
+    for (const auto& e : fs::directory_iterator(path, ec)) {
+      if (e.is_regular_file(ec) && e.path().filename() != kManifest) entries.push_back({e.path(), e.path().filename().string(), {}});
+    }
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.dest < b.dest; });
+    if (entries.empty()) throw Error(ErrorCode::unreadable, "the folder has no files", path.string());
+  } else if (fs::is_regular_file(path, ec)) {
+    entries.push_back({path, path.filename().string(), {}});
+  } else {
+    throw Error(ErrorCode::unreadable, "not a regular file or folder", path.string());
+  }
+  for (auto& e : entries) e.sha256 = sha256_file(e.src);
+
+  std::string name = options.name;
+  const KnownModel* known = nullptr;
+  if (name.empty()) {
+    const Entry& e = entries[0];
+    for (const auto& k : known_models()) {
+      for (const auto& f : k.files) {
+        if (!f.sha256.empty() && f.sha256 == e.sha256) {
+          known = &k;
+          name = k.name;
+          entries[0].dest = f.name;
+        }
+      }
+    }
+    if (!known) {
+      for (const auto& k : known_models())
+        for (const auto& f : k.files)
+          if (f.name == e.dest && !f.sha256.empty())
+            throw Error(ErrorCode::model_invalid,
+                        "named like " + k.name + "'s " + f.name + " but its sha256 " + e.sha256 +
+                            " is not the published " + f.sha256 + " (a damaged or different file?)",
+                        e.src.string());
+      throw Error(ErrorCode::invalid_argument,
+                  "not a file the catalogue knows (sha256 " + e.sha256 +
+                      "): pass --name NAME to install it as a model of your own",
+                  e.src.string());
+    }
+  } else {
+    check_model_name(name);
+    known = find_known_model(name);
+    if (known && !known->files.empty()) {
+      for (auto& e : entries) {
+        const ModelFile* match = nullptr;
+        for (const auto& f : known->files)
+          if (!f.sha256.empty() && f.sha256 == e.sha256) match = &f;
+        if (match) {
+          e.dest = match->name;
+          continue;
+        }
+        const ModelFile* expected = nullptr;
+        for (const auto& f : known->files)
+          if (f.name == e.dest) expected = &f;
+        if (!expected && known->files.size() == 1) expected = &known->files[0];
+        if (expected)
+          throw Error(ErrorCode::model_invalid,
+                      "sha256 mismatch for " + name + "'s " + expected->name + ": expected " + expected->sha256 +
+                          ", got " + e.sha256 + "; nothing was installed",
+                      e.src.string());
+        std::string list;
+        for (const auto& f : known->files) list += (list.empty() ? "" : ", ") + f.name;
+        throw Error(ErrorCode::model_invalid, "not one of " + name + "'s files (" + list + ")", e.src.string());
+      }
+    } else if (known) {
+      spdlog::warn("{}: the catalogue has no checksums for this model; installing the files as they are", name);
+    }
+  }
+
+  ModelLock lock(name);
+  Staging staging(name);
+  auto manifest = base_manifest(name, known ? known->kind : "custom",
+                                known ? known->format
+                                      : folder ? (fs::exists(path / "model.json", ec) ? "tfjs" : "folder")
+                                               : entries[0].src.extension().string().substr(
+                                                     entries[0].src.extension().empty() ? 0 : 1));
+  nlohmann::ordered_json source;
+  source["imported_from"] = fs::absolute(path, ec).string();
+  if (known) {
+    source["project"] = known->source;
+    source["license"] = known->license;
+  }
+  manifest["source"] = source;
+  nlohmann::ordered_json files = nlohmann::ordered_json::object();
+
+  // Other files of a multi-file catalogue model that are installed and intact stay.
+  if (known && known->files.size() > 1) {
+    if (auto installed = find_installed_model(name)) {
+      for (const auto& f : known->files) {
+        const bool importing = std::any_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.dest == f.name; });
+        const auto it = installed->files.find(f.name);
+        if (importing || it == installed->files.end() || it->second != f.sha256) continue;
+        if (sha256_file(installed->path / f.name) != f.sha256) continue;
+        fs::copy_file(installed->path / f.name, staging.path() / f.name, fs::copy_options::overwrite_existing);
+        files[f.name] = f.sha256;
+      }
+    }
+  }
+  for (const auto& e : entries) {
+    const fs::path dest = staging.path() / e.dest;
+    fs::copy_file(e.src, dest, fs::copy_options::overwrite_existing, ec);
+    if (ec) throw Error(ErrorCode::unreadable, "cannot copy: " + ec.message(), e.src.string());
+    fs::permissions(dest, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read,
+                    fs::perm_options::replace, ec);
+    const std::string copied = sha256_file(dest);
+    if (copied != e.sha256)
+      throw Error(ErrorCode::unreadable, "the file changed while it was being copied (sha256 " + e.sha256 + ", then " +
+                                             copied + ")", e.src.string());
+    files[e.dest] = e.sha256;
+  }
+  manifest["files"] = files;
+  manifest["installed"] = {{"by", "safescan models import"}, {"at", now_iso8601()}};
+  write_manifest(staging.path(), manifest);
+  return commit_install(name, staging);
+}
+
+// --- remove ---------------------------------------------------------------------------------
+
+std::uintmax_t remove_model(std::string_view name) {
+  check_model_name(name);
+  const fs::path target = models_dir() / std::string(name);
+  std::error_code ec;
+  if (!fs::is_directory(target, ec))
+    throw Error(ErrorCode::model_missing, "model '" + std::string(name) + "' is not installed", target.string());
+  ModelLock lock(name);
+  std::uintmax_t bytes = 0;
+  for (const auto& e : fs::recursive_directory_iterator(target, ec))
+    if (e.is_regular_file(ec)) bytes += e.file_size(ec);
+  // Renamed away first, so the model disappears at once even if deleting takes a while.
+  const fs::path gone = partial_root() / (std::string(name) + ".removed-" + std::to_string(::getpid()));
+  fs::remove_all(gone, ec);
+  fs::rename(target, gone, ec);
+  if (ec) throw Error(ErrorCode::unreadable, "cannot remove: " + ec.message(), target.string());
+  fs::remove_all(gone, ec);
+  fs::remove_all(partial_root() / std::string(name), ec);  // partial downloads
+  return bytes;
 }
 
 }  // namespace safescan
