@@ -13,8 +13,12 @@ namespace safescan::io {
 
 enum class DType { f32, f16, bf16, f64, i64, i32, i16, i8, u8, boolean };
 
-const char* to_string(DType dtype);
+const char* to_string(DType dtype);  // "float32", "float16", "bfloat16", ... (PyTorch's names)
 std::size_t element_size(DType dtype);
+
+// Exact widening of IEEE half (subnormals, infinities and NaN kept) and bfloat16 bits.
+float half_to_float(std::uint16_t bits);
+float bfloat16_to_float(std::uint16_t bits);
 
 // A dense, row-major (C-contiguous), little-endian tensor. Readers make views contiguous.
 struct RawTensor {
