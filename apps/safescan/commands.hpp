@@ -21,5 +21,7 @@ struct GlobalOptions {
 void add_classify(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void add_models(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void add_version(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void add_tokenize(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void add_embed(CLI::App& app, const GlobalOptions& global, int& exit_code);
 
 }  // namespace safescan::cli

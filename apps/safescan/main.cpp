@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   add_classify(app, global, exit_code);
   add_models(app, global, exit_code);
+  add_tokenize(app, global, exit_code);
+  add_embed(app, global, exit_code);
   add_version(app, global, exit_code);
 
   try {

@@ -4,7 +4,11 @@
 // LayerNorm subclass does); matrix products run in the chosen precision.
 #include <torch/torch.h>
 
+#include <ATen/core/dispatch/Dispatcher.h>
+
+#include <algorithm>
 #include <cmath>
+#include <mutex>
 
 #include "models/clip/clip_weights.hpp"
 #include "models/io/tensor_file.hpp"
@@ -22,32 +26,53 @@ at::Tensor to_torch(const io::RawTensor& t) {
 }
 
 // A linear layer in the chosen precision. y = x W^T + b.
+//  - fp32 / bf16: at::linear on weights stored in that type (bf16 uses oneDNN's AVX-512 BF16
+//    kernels where the CPU has them).
+//  - int8: dynamic quantisation as torch.ao.quantization.quantize_dynamic does it: weights
+//    quantised once to int8 (per output channel, symmetric), activations quantised per call,
+//    run by the oneDNN quantized engine (Debian's libtorch has no FBGEMM).
 struct Linear {
-  at::Tensor weight, bias;          // fp32 or bf16
-  at::Tensor packed, col_offsets;   // int8: fbgemm-packed weight
-  double scale = 0;
-  std::int64_t zero_point = 0;
+  at::Tensor weight, bias;  // fp32 or bf16
+  c10::IValue packed;       // int8: the engine's prepacked weight
   bool int8 = false;
 
   at::Tensor operator()(const at::Tensor& x) const {
     if (int8) {
-      return at::fbgemm_linear_int8_weight_fp32_activation(x.contiguous(), weight, packed, col_offsets, scale, zero_point, bias);
+      static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
+      const auto shape = x.sizes().vec();
+      torch::jit::Stack stack{x.to(torch::kFloat32).reshape({-1, shape.back()}).contiguous(), packed, false};
+      op.callBoxed(&stack);
+      auto out_shape = shape;
+      at::Tensor y = stack.at(0).toTensor();
+      out_shape.back() = y.size(-1);
+      return y.view(out_shape);
     }
     return at::linear(x.to(weight.scalar_type()), weight, bias);
   }
 };
 
+void use_onednn_quantized_engine() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const auto& engines = at::globalContext().supportedQEngines();
+    if (std::find(engines.begin(), engines.end(), at::QEngine::ONEDNN) == engines.end()) {
+      throw Error(ErrorCode::invalid_argument, "--precision int8 needs libtorch's oneDNN quantized engine, which this build lacks");
+    }
+    at::globalContext().setQEngine(at::QEngine::ONEDNN);
+  });
+}
+
 Linear make_linear(const at::Tensor& w, const at::Tensor& b, ClipPrecision p) {
   Linear l;
   if (p == ClipPrecision::int8) {
-    // Dynamic quantisation: int8 weights per tensor, activations quantised on the fly.
-    auto q = at::fbgemm_linear_quantize_weight(w.contiguous());
-    l.weight = std::get<0>(q);
-    l.col_offsets = std::get<1>(q);
-    l.scale = std::get<2>(q);
-    l.zero_point = std::get<3>(q);
-    l.packed = at::fbgemm_pack_quantized_matrix(l.weight);
-    l.bias = b.defined() ? b.contiguous() : torch::zeros({w.size(0)});
+    use_onednn_quantized_engine();
+    const at::Tensor scales = (w.abs().amax(1) / 127.0).clamp_min(1e-12).to(torch::kDouble);
+    const at::Tensor zero_points = torch::zeros({w.size(0)}, torch::kLong);
+    const at::Tensor qw = at::quantize_per_channel(w.contiguous(), scales, zero_points, 0, torch::kQInt8);
+    static const auto prepack = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack", "");
+    torch::jit::Stack stack{qw, b.defined() ? c10::IValue(b.contiguous()) : c10::IValue()};
+    prepack.callBoxed(&stack);
+    l.packed = stack.at(0);
     l.int8 = true;
     return l;
   }

@@ -97,13 +97,16 @@ ClipConfig infer_config(const io::TensorMap& tensors, const std::filesystem::pat
   }
   c.image_resolution = grid * c.vision_patch_size;
   c.vision_layers = count_blocks(tensors, R"(visual\.transformer\.)");
+  if (c.vision_layers <= 0) {
+    throw Error(ErrorCode::model_invalid, "visual.transformer.resblocks.N: blocks are missing or not numbered 0..N-1", file.string());
+  }
   c.embed_dim = dim("text_projection", 2, 1);
   c.context_length = dim("positional_embedding", 2, 0);
   c.vocab_size = dim("token_embedding.weight", 2, 0);
   c.text_width = dim("ln_final.weight", 1, 0);
   c.text_layers = count_blocks(tensors, R"(transformer\.)");
-  if (c.vision_layers <= 0 || c.text_layers <= 0) {
-    throw Error(ErrorCode::model_invalid, "transformer blocks are missing or not numbered 0..N-1", file.string());
+  if (c.text_layers <= 0) {
+    throw Error(ErrorCode::model_invalid, "transformer.resblocks.N: blocks are missing or not numbered 0..N-1", file.string());
   }
   if (c.vision_width % 64 || c.text_width % 64) {
     throw Error(ErrorCode::model_invalid, "transformer widths must be multiples of 64 (heads = width / 64), got " +
