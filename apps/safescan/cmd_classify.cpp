@@ -9,27 +9,19 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "batches.hpp"
+#include "classify_options.hpp"
 #include "commands.hpp"
 #include "output.hpp"
 #include "safescan/image.hpp"
 #include "safescan/inputs.hpp"
 #include "safescan/models.hpp"
 #include "safescan/nsfw.hpp"
-#include "safescan/parallel.hpp"
 #include "safescan/runtime.hpp"
 
 namespace safescan::cli {
 
 namespace {
-
-struct ClassifyOptions {
-  std::string model{kDefaultNsfwModel};
-  std::string format = "auto";
-  float threshold = kDefaultNsfwThreshold;
-  int batch = 16;
-  std::uint64_t max_pixels = kDefaultMaxPixels;
-  std::vector<std::string> paths;
-};
 
 struct Result {
   std::string path;
@@ -109,49 +101,16 @@ int run_classify(const ClassifyOptions& opt, const GlobalOptions& global) {
   DecodeOptions decode;
   decode.max_pixels = opt.max_pixels;
 
-  const size_t per_image = 3ull * clf.input_size() * clf.input_size();
-  std::vector<float> tensor(per_image * opt.batch);
-  size_t failed = 0;
-  for (size_t start = 0; start < inputs.size(); start += opt.batch) {
-    const size_t n = std::min<size_t>(opt.batch, inputs.size() - start);
-    std::vector<Result> results(n);
-    std::vector<char> ok(n, 0);
-    // Decode and preprocess in parallel; a failure is recorded on its item, never thrown.
-    parallel_for(n, static_cast<unsigned>(rt.threads), [&](size_t i) {
-      const InputPath& in = inputs[start + i];
-      Result& r = results[i];
-      r.path = in.path.string();
-      if (in.error) {
-        r.error = in.error;
-        return;
-      }
-      try {
-        const Image img = load_image(in.path, decode);
-        r.width = img.width;
-        r.height = img.height;
-        r.format = img.format;
-        clf.preprocess(img, tensor.data() + i * per_image);
-        ok[i] = 1;
-      } catch (const Error& e) {
-        r.error = e;
-      } catch (const std::bad_alloc&) {
-        r.error = Error(ErrorCode::too_large, "out of memory while decoding", r.path);
-      }
-    });
-    // Pack the good ones together and run the model once for the batch.
-    std::vector<size_t> good;
-    for (size_t i = 0; i < n; ++i) {
-      if (!ok[i]) continue;
-      if (good.size() != i) std::copy_n(tensor.data() + i * per_image, per_image, tensor.data() + good.size() * per_image);
-      good.push_back(i);
-    }
-    const auto scores = clf.run(tensor.data(), static_cast<int>(good.size()));
-    for (size_t k = 0; k < good.size(); ++k) results[good[k]].scores = scores[k];
-    for (const auto& r : results) {
-      if (r.error) ++failed;
-      printer.print(r);
-    }
-  }
+  std::vector<NsfwScores> scores;
+  const size_t failed = for_each_batch(
+      inputs, opt.batch, static_cast<unsigned>(rt.threads), 3ull * clf.input_size() * clf.input_size(), decode,
+      [&](const Image& img, float* out) { clf.preprocess(img, out); },
+      [&](const float* tensor, int n) { scores = clf.run(tensor, n); },
+      [&](const BatchItem& it) {
+        Result r{it.path, it.error, {}, it.width, it.height, it.format};
+        if (it.row >= 0) r.scores = scores[it.row];
+        printer.print(r);
+      });
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!global.quiet) {
     spdlog::info("classified {} of {} inputs with {} in {:.2f} s ({:.1f} images/s){}", inputs.size() - failed,
@@ -166,8 +125,7 @@ int run_classify(const ClassifyOptions& opt, const GlobalOptions& global) {
 void add_classify(CLI::App& app, const GlobalOptions& global, int& exit_code) {
   auto opt = std::make_shared<ClassifyOptions>();
   CLI::App* cmd = app.add_subcommand("classify", "Score images with an NSFW classifier (one result per input)");
-  cmd->add_option("paths", opt->paths, "Image files or directories (walked recursively); - reads paths from stdin")
-      ->required();
+  cmd->add_option("paths", opt->paths, "Image files or directories (walked recursively); - reads paths from stdin");
   std::string models_help = "Model name or path to a TensorFlow.js model folder. Names:";
   for (const auto& m : known_models())
     if (m.kind == "tfjs") models_help += " " + std::string(m.name);
@@ -175,9 +133,23 @@ void add_classify(CLI::App& app, const GlobalOptions& global, int& exit_code) {
   cmd->add_option("-f,--format", opt->format, "jsonl, table, or auto (table on a terminal, jsonl otherwise)")
       ->check(CLI::IsMember({"auto", "jsonl", "table"}))
       ->capture_default_str();
-  cmd->add_option("-t,--threshold", opt->threshold,
-                  "Flag an image when sexual (porn + hentai) or suggestive (sexy) reaches this probability")
+  auto* threshold = cmd->add_option("-t,--threshold", opt->threshold,
+                  "Flag an image when sexual (porn + hentai) or suggestive (sexy) reaches this probability "
+                  "(with CLIP detectors: overrides every detector's own default threshold)")
       ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--detectors", opt->detectors,
+                  "With --model clip:...: comma-separated q16, laion-nsfw, laion-violence, zeroshot "
+                  "(default: every one whose model files are installed)");
+  cmd->add_option("--clip-variant", opt->clip_variant,
+                  "ViT-B-32, ViT-B-16 or ViT-L-14: which CLIP made the embeddings (default: inferred from the checkpoint)");
+  cmd->add_option("--embeddings", opt->embeddings,
+                  "Score precomputed CLIP image embeddings (N x D .npy, keys in FILE.keys.txt) instead of images")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--prompts", opt->prompts, "Zero-shot prompt file (default: data/zeroshot_prompts.json)");
+  cmd->add_option("--vocab", opt->vocab, "CLIP vocabulary for the zero-shot prompts (default: the installed clip-vocab)");
+  cmd->add_option("--precision", opt->precision, "CLIP precision: fp32, bf16 or int8")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}))
       ->capture_default_str();
   cmd->add_option("-b,--batch", opt->batch, "Images per inference batch")->check(CLI::Range(1, 1024))->capture_default_str();
   cmd->add_option("--max-pixels", opt->max_pixels, "Refuse images with more pixels than this (checked from the header)")
@@ -191,8 +163,20 @@ void add_classify(CLI::App& app, const GlobalOptions& global, int& exit_code) {
       "Examples:\n"
       "  safescan classify photo.jpg\n"
       "  safescan classify --model nsfw-inception-v3 --format table ~/Pictures\n"
-      "  find data -name '*.webp' | safescan classify --threshold 0.7 - > scores.jsonl");
-  cmd->callback([opt, &global, &exit_code] { exit_code = run_classify(*opt, global); });
+      "  find data -name '*.webp' | safescan classify --threshold 0.7 - > scores.jsonl\n"
+      "  safescan classify --model clip:clip-vit-b-32 --detectors q16,laion-nsfw,zeroshot photos/\n"
+      "  safescan classify --model clip:ViT-L-14.pt --embeddings embeddings.npy --detectors q16\n\n"
+      "With CLIP detectors each line has \"scores\": {detector: {category: score}}, \"flags\": {detector: bool}\n"
+      "and \"flagged\" (any detector). docs/detectors.md describes each detector and its threshold.");
+  cmd->callback([opt, threshold, &global, &exit_code] {
+    opt->threshold_set = threshold->count() > 0;
+    if (is_clip_request(*opt)) {
+      exit_code = run_classify_clip(*opt, global);
+      return;
+    }
+    if (opt->paths.empty()) throw Error(ErrorCode::invalid_argument, "give image files or directories to classify");
+    exit_code = run_classify(*opt, global);
+  });
 }
 
 }  // namespace safescan::cli

@@ -5,13 +5,13 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "batches.hpp"
 #include "clip_common.hpp"
 #include "commands.hpp"
 #include "models/io/tensor_file.hpp"
 #include "output.hpp"
 #include "safescan/error.hpp"
 #include "safescan/inputs.hpp"
-#include "safescan/parallel.hpp"
 #include "safescan/runtime.hpp"
 
 namespace safescan::cli {
@@ -97,40 +97,18 @@ int run_embed(const EmbedOptions& opt, const GlobalOptions& global) {
   }
 
   const auto inputs = expand_inputs(opt.paths, std::cin);
-  const size_t per = clip.input_floats();
-  std::vector<float> pixels(per * opt.batch);
-  for (size_t start = 0; start < inputs.size(); start += opt.batch) {
-    const size_t n = std::min<size_t>(opt.batch, inputs.size() - start);
-    std::vector<std::optional<Error>> errors(n);
-    parallel_for(n, static_cast<unsigned>(rt.threads), [&](size_t i) {
-      const InputPath& in = inputs[start + i];
-      if (in.error) {
-        errors[i] = in.error;
-        return;
-      }
-      try {
-        clip.preprocess(load_image(in.path), pixels.data() + i * per);
-      } catch (const Error& e) {
-        errors[i] = e;
-      }
-    });
-    std::vector<size_t> good;
-    for (size_t i = 0; i < n; ++i) {
-      if (errors[i]) continue;
-      if (good.size() != i) std::copy_n(pixels.data() + i * per, per, pixels.data() + good.size() * per);
-      good.push_back(i);
-    }
-    const auto emb = clip.encode_images(pixels.data(), static_cast<int>(good.size()));
-    size_t k = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const std::string key = inputs[start + i].path.string();
-      if (errors[i]) {
-        sink.error(key, *errors[i]);
-      } else {
-        sink.add(key, emb.data() + (k++) * dim, dim);
-      }
-    }
-  }
+  std::vector<float> emb;
+  for_each_batch(
+      inputs, opt.batch, static_cast<unsigned>(rt.threads), clip.input_floats(), DecodeOptions{},
+      [&](const Image& img, float* out) { clip.preprocess(img, out); },
+      [&](const float* tensor, int n) { emb = clip.encode_images(tensor, n); },
+      [&](const BatchItem& it) {
+        if (it.error) {
+          sink.error(it.path, *it.error);
+        } else {
+          sink.add(it.path, emb.data() + static_cast<size_t>(it.row) * dim, dim);
+        }
+      });
   sink.finish();
   return sink.failed() ? kExitPartial : kExitOk;
 }

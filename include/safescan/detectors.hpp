@@ -6,8 +6,8 @@
 //
 //   safescan::DetectorOptions opt;
 //   opt.clip_model = "ViT-B-32";
-//   auto q16 = safescan::make_detector("q16", 512, opt);          // models_dir()/q16/ViT-B-32.prompts.p
-//   auto nsfw = safescan::make_detector("laion-nsfw", 512, opt);  // models_dir()/laion/clip_autokeras_nsfw_b32.zip
+//   auto q16 = safescan::make_detector("q16", 512, opt);          // installed model q16-vit-b-32
+//   auto nsfw = safescan::make_detector("laion-nsfw", 512, opt);  // installed model laion-nsfw-vit-b-32
 //   safescan::DetectorResult r = nsfw->score(embedding);         // r.flagged, r.categories[0].score
 //
 // docs/detectors.md says where each detector comes from, its formula and why its default
@@ -98,7 +98,8 @@ struct DetectorOptions {
   //   <models_dir>/q16/ViT-B-32.prompts.p, ViT-B-16.prompts.p, ViT-L-14.prompts.p
   //   <models_dir>/laion/clip_autokeras_nsfw_b32.zip, clip_autokeras_binary_nsfw.zip,
   //                      violence_detection_vit_b_32.npy, violence_detection_vit_l_14.npy
-  // Empty: safescan::models_dir().
+  // Empty: the model store (`safescan models pull q16-vit-b-32 laion-nsfw-vit-b-32 ...`),
+  // via safescan::model_file().
   std::filesystem::path models_dir;
   // The CLIP variant that produced the embeddings: "ViT-B-32", "ViT-B-16", "ViT-L-14"
   // ("ViT-B/32" also accepted). Empty: inferred from the width where unambiguous (768 ->

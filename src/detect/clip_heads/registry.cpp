@@ -55,8 +55,20 @@ const Variant* variant_for(std::string_view detector, int embed_dim, const Detec
   return found;
 }
 
-std::filesystem::path store(const DetectorOptions& options) {
-  return options.models_dir.empty() ? models_dir() : options.models_dir;
+// "ViT-B-32" -> "vit-b-32", the suffix of the model store's names (q16-vit-b-32, ...).
+std::string store_suffix(std::string_view variant) {
+  std::string out;
+  for (const char c : variant) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A detector's file: with DetectorOptions::models_dir, the upstream repositories' layout
+// under it (<dir>/<folder>/<file>); otherwise the installed model store model (`safescan
+// models pull <store_model>` installs it).
+std::filesystem::path locate(const DetectorOptions& options, const std::string& folder, const std::string& file,
+                             const std::string& store_model, const std::string& store_file) {
+  if (!options.models_dir.empty()) return options.models_dir / folder / file;
+  return model_file(store_model, store_file);
 }
 
 std::filesystem::path laion_file(std::string_view detector, int embed_dim, const DetectorOptions& options,
@@ -66,7 +78,8 @@ std::filesystem::path laion_file(std::string_view detector, int embed_dim, const
     throw Error(ErrorCode::invalid_argument,
                 "LAION published this detector for ViT-B-32 (512) and ViT-L-14 (768) embeddings only, not ViT-B-16",
                 std::string(detector));
-  return store(options) / "laion" / (embed_dim == 768 ? l14 : b32);
+  const char* file = embed_dim == 768 ? l14 : b32;
+  return locate(options, "laion", file, std::string(detector) + (embed_dim == 768 ? "-vit-l-14" : "-vit-b-32"), file);
 }
 
 void require_file(const std::filesystem::path& file, std::string_view detector) {
@@ -91,9 +104,9 @@ std::filesystem::path detector_model_file(std::string_view name, int embed_dim, 
     if (!v)
       throw Error(ErrorCode::invalid_argument,
                   "Q16 has prompts for ViT-B-32 and ViT-B-16, both 512 wide: say which CLIP variant made the "
-                  "embeddings (DetectorOptions::clip_model / --clip-model)",
+                  "embeddings (--clip-variant ViT-B-32 or ViT-B-16; DetectorOptions::clip_model)",
                   "q16");
-    return store(options) / "q16" / (std::string(v->name) + ".prompts.p");
+    return locate(options, "q16", std::string(v->name) + ".prompts.p", "q16-" + store_suffix(v->name), "prompts.p");
   }
   if (name == "laion-nsfw") {
     auto file = laion_file(name, embed_dim, options, "clip_autokeras_nsfw_b32.zip", "clip_autokeras_binary_nsfw.zip");

@@ -1,0 +1,210 @@
+// safescan classify --model clip:... / --embeddings: CLIP detectors (Q16, LAION NSFW and
+// violence, zero-shot UnsafeBench categories), every detector scoring one shared embedding.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "batches.hpp"
+#include "classify_options.hpp"
+#include "clip_common.hpp"
+#include "output.hpp"
+#include "safescan/clip.hpp"
+#include "safescan/detectors.hpp"
+#include "safescan/error.hpp"
+#include "safescan/inputs.hpp"
+#include "safescan/runtime.hpp"
+
+namespace safescan::cli {
+
+namespace {
+
+const std::vector<std::string> kAllDetectors = {"q16", "laion-nsfw", "laion-violence", "zeroshot"};
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// OpenAI's ViT variants by shape; empty for other CLIPs (then --clip-variant decides).
+std::string infer_variant(const ClipConfig& c) {
+  if (c.embed_dim == 512 && c.vision_width == 768 && c.vision_patch_size == 32) return "ViT-B-32";
+  if (c.embed_dim == 512 && c.vision_width == 768 && c.vision_patch_size == 16) return "ViT-B-16";
+  if (c.embed_dim == 768 && c.vision_width == 1024 && c.vision_patch_size == 14) return "ViT-L-14";
+  return {};
+}
+
+std::filesystem::path default_prompts() { return std::filesystem::path(SAFESCAN_DATA_DIR) / "zeroshot_prompts.json"; }
+
+struct Detectors {
+  std::vector<std::unique_ptr<EmbeddingDetector>> owned;
+  std::vector<const EmbeddingDetector*> list;
+};
+
+Detectors load_detectors(const ClassifyOptions& opt, int dim, const std::string& variant, const ClipModel* clip) {
+  const bool explicit_list = !opt.detectors.empty();
+  const auto names = explicit_list ? split_list(opt.detectors) : kAllDetectors;
+  DetectorOptions dopt;
+  dopt.clip_model = variant;
+  if (opt.threshold_set) dopt.threshold = opt.threshold;
+  Detectors d;
+  for (const auto& name : names) {
+    try {
+      if (name == "zeroshot") {
+        if (!clip) throw Error(ErrorCode::invalid_argument, "the zero-shot detector needs the CLIP text encoder: pass --model clip:CHECKPOINT");
+        auto prompts = load_zeroshot_prompts(opt.prompts.empty() ? default_prompts() : std::filesystem::path(opt.prompts));
+        if (opt.threshold_set)
+          for (auto& c : prompts.categories) c.threshold = opt.threshold;
+        const ClipTokenizer tok = ClipTokenizer::load(resolve_clip_vocab(opt.vocab));
+        auto encode = [&](const std::vector<std::string>& texts) {
+          std::vector<std::vector<int>> tokens;
+          for (const auto& t : texts) tokens.push_back(tok.encode(t, clip->config().context_length));
+          return clip->encode_texts(tokens);
+        };
+        d.owned.push_back(std::make_unique<ZeroShotDetector>(std::move(prompts), encode, dim));
+      } else {
+        d.owned.push_back(make_detector(name, dim, dopt));
+      }
+      d.list.push_back(d.owned.back().get());
+    } catch (const Error& e) {
+      if (explicit_list) throw;
+      spdlog::warn("detector {} skipped: {}", name, e.what());
+    }
+  }
+  if (d.list.empty()) {
+    throw Error(ErrorCode::model_missing,
+                "no CLIP detector could be loaded; install their files with e.g. `safescan models pull q16-vit-b-32 "
+                "laion-nsfw-vit-b-32 laion-violence-vit-b-32 clip-vocab`");
+  }
+  return d;
+}
+
+nlohmann::ordered_json result_json(const std::string& key, const std::string& model,
+                                   const std::vector<const EmbeddingDetector*>& detectors, const float* embedding) {
+  nlohmann::ordered_json j, scores, flags;
+  j["path"] = key;
+  j["model"] = model;
+  bool any = false;
+  for (const auto* det : detectors) {
+    const DetectorResult r = det->score(embedding);
+    nlohmann::ordered_json cats;
+    for (const auto& c : r.categories) cats[c.category] = c.score;
+    scores[r.detector] = cats;
+    flags[r.detector] = r.flagged;
+    any = any || r.flagged;
+  }
+  j["scores"] = scores;
+  j["flags"] = flags;
+  j["flagged"] = any;
+  return j;
+}
+
+nlohmann::ordered_json error_json(const std::string& key, const std::string& model, const Error& e) {
+  return {{"path", key}, {"model", model}, {"error", {{"code", std::string(to_string(e.code()))}, {"message", e.message()}}}};
+}
+
+void print_line(const nlohmann::ordered_json& j, bool table) {
+  if (!table) {
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return;
+  }
+  std::string line = j["path"].get<std::string>();
+  if (j.contains("error")) {
+    line += "  ERROR " + j["error"]["code"].get<std::string>() + ": " + j["error"]["message"].get<std::string>();
+  } else {
+    line += j["flagged"].get<bool>() ? "  FLAGGED" : "  ok";
+    for (const auto& [det, cats] : j["scores"].items())
+      for (const auto& [cat, score] : cats.items()) {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "  %s/%s=%.3f", det.c_str(), cat.c_str(), score.get<double>());
+        line += buf;
+      }
+  }
+  std::cout << line << "\n";
+}
+
+std::vector<std::string> read_keys(const std::string& npy, std::size_t rows) {
+  std::vector<std::string> keys;
+  std::ifstream in(npy + ".keys.txt");
+  for (std::string line; in && std::getline(in, line);) keys.push_back(line);
+  if (keys.size() != rows) {
+    if (!keys.empty()) spdlog::warn("{}.keys.txt has {} lines for {} rows: using row numbers", npy, keys.size(), rows);
+    keys.clear();
+    for (std::size_t i = 0; i < rows; ++i) keys.push_back(std::to_string(i));
+  }
+  return keys;
+}
+
+}  // namespace
+
+bool is_clip_request(const ClassifyOptions& opt) { return opt.model.rfind("clip:", 0) == 0 || !opt.embeddings.empty(); }
+
+int run_classify_clip(const ClassifyOptions& opt, const GlobalOptions& global) {
+  setup_logging(global);
+  const RuntimeInfo rt = configure_runtime(global.threads);
+  if (!rt.warning.empty()) spdlog::warn("{}", rt.warning);
+  const bool table = opt.format == "table" || (opt.format == "auto" && isatty(STDOUT_FILENO));
+
+  std::optional<ClipModel> clip;
+  std::string model_label = "embeddings";
+  if (opt.model.rfind("clip:", 0) == 0) {
+    const std::string name = opt.model.substr(5);
+    clip.emplace(ClipModel::load(resolve_clip_checkpoint(name), parse_precision(opt.precision)));
+    model_label = opt.model;
+  } else if (opt.model != kDefaultNsfwModel) {
+    throw Error(ErrorCode::invalid_argument, "--embeddings scores CLIP embeddings: use --model clip:CHECKPOINT or leave --model out");
+  }
+  std::optional<EmbeddingMatrix> matrix;
+  if (!opt.embeddings.empty()) {
+    if (!opt.paths.empty()) throw Error(ErrorCode::invalid_argument, "give either images or --embeddings, not both");
+    matrix = read_embeddings_npy(opt.embeddings);
+  } else if (opt.paths.empty()) {
+    throw Error(ErrorCode::invalid_argument, "give image files or directories to classify");
+  }
+  const int dim = clip ? clip->config().embed_dim : static_cast<int>(matrix->dim);
+  if (clip && matrix && static_cast<int>(matrix->dim) != dim) {
+    throw Error(ErrorCode::invalid_argument, "the embeddings are " + std::to_string(matrix->dim) + " wide but the CLIP model makes " +
+                                                 std::to_string(dim));
+  }
+  const std::string variant = !opt.clip_variant.empty() ? opt.clip_variant : clip ? infer_variant(clip->config()) : "";
+  const Detectors detectors = load_detectors(opt, dim, variant, clip ? &*clip : nullptr);
+
+  if (matrix) {
+    const auto keys = read_keys(opt.embeddings, matrix->rows);
+    for (std::size_t i = 0; i < matrix->rows; ++i)
+      print_line(result_json(keys[i], model_label, detectors.list, matrix->values.data() + i * matrix->dim), table);
+    return kExitOk;
+  }
+
+  DecodeOptions decode;
+  decode.max_pixels = opt.max_pixels;
+  const auto inputs = expand_inputs(opt.paths, std::cin);
+  if (inputs.empty()) throw Error(ErrorCode::invalid_argument, "no images found in the given paths");
+  std::vector<float> emb;
+  const size_t failed = for_each_batch(
+      inputs, opt.batch, static_cast<unsigned>(rt.threads), clip->input_floats(), decode,
+      [&](const Image& img, float* out) { clip->preprocess(img, out); },
+      [&](const float* tensor, int n) { emb = clip->encode_images(tensor, n); },
+      [&](const BatchItem& it) {
+        if (it.error) {
+          print_line(error_json(it.path, model_label, *it.error), table);
+          return;
+        }
+        auto j = result_json(it.path, model_label, detectors.list, emb.data() + static_cast<size_t>(it.row) * dim);
+        j["width"] = it.width;
+        j["height"] = it.height;
+        j["format"] = std::string(to_string(it.format));
+        print_line(j, table);
+      });
+  return failed ? kExitPartial : kExitOk;
+}
+
+}  // namespace safescan::cli
