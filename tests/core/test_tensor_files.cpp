@@ -1,10 +1,12 @@
 // Reading tensors from model files (src/models/io): the clip-tiny checkpoint in its three
 // formats, the NumPy files of ../shared/models, archives built here to exercise views,
 // storage types and module trees, and a corpus of broken files that must each give a
-// safescan::Error naming the file and the problem, never a crash.
+// safescan::Error naming the file and the problem, never a crash; then random mutations
+// of each format.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -771,7 +773,10 @@ TEST(MutatedModelFiles, NeverCrash) {
   const Bytes array = testing::have_shared("models/q16/ViT-B-32.prompts.p")
                           ? read_file(testing::shared_dir() / "models/q16/ViT-B-32.prompts.p")
                           : pickled_array("f2", "<", {2, 2}, false, Bytes(8, 0x3c));
-  for (int i = 0; i < 300; ++i) {
+  // SAFESCAN_MUTATIONS=100000 for a longer run (e.g. under ASan).
+  const char* env = std::getenv("SAFESCAN_MUTATIONS");
+  const int rounds = env && *env ? std::atoi(env) : 1000;
+  for (int i = 0; i < rounds; ++i) {
     // The data pickle mutated inside a well-formed zip (so the CRC passes), then the zip itself.
     write_file(file, make_torch_archive(mutate(pkl, rng, 2), views_storages()));
     expect_no_crash([&] { io::read_torch_archive(file); });
