@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,10 @@
 #include "safescan/image.hpp"
 
 namespace safescan {
+
+namespace io {
+struct RawTensor;
+}
 
 // Byte-level BPE tokenizer identical to CLIP's SimpleTokenizer.
 class ClipTokenizer {
@@ -68,6 +73,12 @@ class ClipModel {
   // reference key names. Throws Error(model_missing / model_invalid) naming the file and,
   // for a missing or mis-shaped key, the key.
   static ClipModel load(const std::filesystem::path& checkpoint, ClipPrecision precision = ClipPrecision::fp32);
+  // A model of the given shapes with random weights (normal, std 0.02; LayerNorm weights 1),
+  // for benchmarks: speed does not depend on the values.
+  static ClipModel with_random_weights(const ClipConfig& config, ClipPrecision precision = ClipPrecision::fp32,
+                                       std::uint64_t seed = 0);
+  // OpenAI's published shapes: "ViT-B-32", "ViT-B-16", "ViT-L-14".
+  static ClipConfig openai_config(std::string_view name);
 
   ClipModel(ClipModel&&) noexcept;
   ClipModel& operator=(ClipModel&&) noexcept;
@@ -89,6 +100,8 @@ class ClipModel {
 
  private:
   ClipModel();
+  static ClipModel from_tensors(const std::map<std::string, io::RawTensor>& tensors, const std::filesystem::path& origin,
+                                ClipPrecision precision);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 
 #include "models/clip/clip_weights.hpp"
@@ -143,8 +144,58 @@ ClipModel& ClipModel::operator=(ClipModel&&) noexcept = default;
 ClipModel::~ClipModel() = default;
 
 ClipModel ClipModel::load(const std::filesystem::path& checkpoint, ClipPrecision precision) {
+  return from_tensors(io::read_checkpoint(checkpoint), checkpoint, precision);
+}
+
+ClipConfig ClipModel::openai_config(std::string_view name) {
+  ClipConfig c;
+  c.image_resolution = 224;
+  c.context_length = 77;
+  c.vocab_size = 49408;
+  if (name == "ViT-B-32" || name == "ViT-B-16") {
+    c.embed_dim = 512;
+    c.vision_width = 768;
+    c.vision_layers = 12;
+    c.vision_patch_size = name == "ViT-B-32" ? 32 : 16;
+    c.text_width = 512;
+    c.text_layers = 12;
+  } else if (name == "ViT-L-14") {
+    c.embed_dim = 768;
+    c.vision_width = 1024;
+    c.vision_layers = 24;
+    c.vision_patch_size = 14;
+    c.text_width = 768;
+    c.text_layers = 12;
+  } else {
+    throw Error(ErrorCode::invalid_argument, "unknown CLIP variant '" + std::string(name) + "' (ViT-B-32, ViT-B-16, ViT-L-14)");
+  }
+  c.vision_heads = c.vision_width / 64;
+  c.text_heads = c.text_width / 64;
+  return c;
+}
+
+ClipModel ClipModel::with_random_weights(const ClipConfig& config, ClipPrecision precision, std::uint64_t seed) {
   torch::NoGradGuard no_grad;
-  const io::TensorMap tensors = io::read_checkpoint(checkpoint);
+  torch::manual_seed(seed);
+  io::TensorMap tensors;
+  const auto keys = clip::expected_keys(config);
+  for (const auto& key : keys) {
+    const auto shape = clip::expected_shape(config, key);
+    const bool is_norm_weight = key.find("ln_") != std::string::npos && key.ends_with(".weight");
+    at::Tensor t = is_norm_weight ? torch::ones(shape) : key == "logit_scale" ? torch::full(shape, std::log(100.0f))
+                                                                              : torch::randn(shape) * 0.02;
+    io::RawTensor r;
+    r.dtype = io::DType::f32;
+    r.shape = shape;
+    r.data.resize(static_cast<size_t>(t.numel()) * 4);
+    std::memcpy(r.data.data(), t.contiguous().data_ptr<float>(), r.data.size());
+    tensors.emplace(key, std::move(r));
+  }
+  return from_tensors(tensors, "random-" + std::to_string(config.vision_width) + "x" + std::to_string(config.vision_layers), precision);
+}
+
+ClipModel ClipModel::from_tensors(const io::TensorMap& tensors, const std::filesystem::path& checkpoint, ClipPrecision precision) {
+  torch::NoGradGuard no_grad;
   ClipModel m;
   m.impl_ = std::make_unique<Impl>();
   Impl& d = *m.impl_;

@@ -125,6 +125,13 @@ ClipConfig infer_config(const io::TensorMap& tensors, const std::filesystem::pat
   return c;
 }
 
+std::vector<std::int64_t> expected_shape(const ClipConfig& config, const std::string& key) {
+  const auto shapes = expected_shapes(config);
+  auto it = shapes.find(key);
+  if (it == shapes.end()) throw Error(ErrorCode::invalid_argument, "not a CLIP tensor: " + key);
+  return it->second;
+}
+
 std::vector<std::string> expected_keys(const ClipConfig& config) {
   std::vector<std::string> keys;
   for (const auto& [k, s] : expected_shapes(config)) keys.push_back(k);

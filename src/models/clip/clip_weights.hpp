@@ -19,5 +19,7 @@ ClipConfig infer_config(const io::TensorMap& tensors, const std::filesystem::pat
 
 // The names of all tensors a ViT CLIP of this configuration has (for checks and tests).
 std::vector<std::string> expected_keys(const ClipConfig& config);
+// The shape of one of them (empty for the scalar logit_scale).
+std::vector<std::int64_t> expected_shape(const ClipConfig& config, const std::string& key);
 
 }  // namespace safescan::clip

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "models/io/tensor_file.hpp"
 #include "safescan/error.hpp"
 
 namespace safescan::tfjs {
@@ -43,19 +44,6 @@ std::string read_whole(const fs::path& file) {
   std::ostringstream buf;
   buf << in.rdbuf();
   return std::move(buf).str();
-}
-
-float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = (h >> 15) & 1u, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
-  float v;
-  if (exp == 0) {
-    v = std::ldexp(static_cast<float>(mant), -24);
-  } else if (exp == 31) {
-    v = mant ? std::nanf("") : INFINITY;
-  } else {
-    v = std::ldexp(static_cast<float>(mant | 0x400u), static_cast<int>(exp) - 25);
-  }
-  return sign ? -v : v;
 }
 
 template <typename T>
@@ -115,7 +103,7 @@ size_t decode_weight(const json& spec, const unsigned char* bytes, size_t availa
     } else if (qtype == "uint16") {
       v = static_cast<float>(load_le<std::uint16_t>(p) * qscale + qmin);
     } else if (qtype == "float16") {
-      v = half_to_float(load_le<std::uint16_t>(p));
+      v = io::half_to_float(load_le<std::uint16_t>(p));
     } else if (dtype == "int32") {
       v = static_cast<float>(load_le<std::int32_t>(p));
     } else if (dtype == "bool") {
