@@ -179,7 +179,7 @@ int run_classify_clip(const ClassifyOptions& opt, const GlobalOptions& global) {
 
   if (matrix) {
     const auto keys = read_keys(opt.embeddings, matrix->rows);
-    for (std::size_t i = 0; i < matrix->rows; ++i)
+    for (std::int64_t i = 0; i < matrix->rows; ++i)
       print_line(result_json(keys[i], model_label, detectors.list, matrix->values.data() + i * matrix->dim), table);
     return kExitOk;
   }

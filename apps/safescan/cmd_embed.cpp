@@ -30,12 +30,12 @@ struct EmbedOptions {
 };
 
 // Collects rows and writes them either as JSON lines (as they come) or, with --out, as one
-// N x D float32 .npy plus FILE.keys.txt (one input per line, same order) at the end.
+// N x D float32 .npy plus FILE.keys.txt (one input per line, same order) at the end. D is
+// the model's width, so the .npy is 0 x D (not 0 x 0) when every input failed.
 class EmbeddingSink {
  public:
-  explicit EmbeddingSink(std::string out) : out_(std::move(out)) {}
+  EmbeddingSink(std::string out, int dim) : out_(std::move(out)), dim_(dim) {}
   void add(const std::string& key, const float* row, int dim) {
-    dim_ = dim;
     if (out_.empty()) {
       nlohmann::ordered_json j{{"input", key}, {"embedding", std::vector<float>(row, row + dim)}};
       std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -81,7 +81,7 @@ int run_embed(const EmbedOptions& opt, const GlobalOptions& global) {
 
   const ClipModel clip = ClipModel::load(resolve_clip_checkpoint(opt.model), parse_precision(opt.precision));
   const int dim = clip.config().embed_dim;
-  EmbeddingSink sink(opt.out);
+  EmbeddingSink sink(opt.out, dim);
 
   if (!texts.empty()) {
     const ClipTokenizer tok = ClipTokenizer::load(resolve_clip_vocab(opt.vocab));
@@ -97,6 +97,7 @@ int run_embed(const EmbedOptions& opt, const GlobalOptions& global) {
   }
 
   const auto inputs = expand_inputs(opt.paths, std::cin);
+  if (inputs.empty()) throw Error(ErrorCode::invalid_argument, "no images found in the given paths");  // as classify
   std::vector<float> emb;
   for_each_batch(
       inputs, opt.batch, static_cast<unsigned>(rt.threads), clip.input_floats(), DecodeOptions{},
@@ -126,7 +127,9 @@ void add_embed(CLI::App& app, const GlobalOptions& global, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("-b,--batch", opt->batch, "Inputs per batch")->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->add_option("paths", opt->paths, "Images or directories (walked recursively); - reads paths from stdin");
-  cmd->add_option("--text", opt->texts, "A text to embed (repeatable)");
+  // One value per --text: a vector option would otherwise also swallow the positional
+  // arguments after it (`--text "a cat" photo.jpg` embedded "photo.jpg" as a text).
+  cmd->add_option("--text", opt->texts, "A text to embed (repeatable: --text A --text B)")->allow_extra_args(false);
   cmd->add_option("--texts", opt->texts_file, "A file with one text per line")->check(CLI::ExistingFile);
   cmd->add_option("-o,--out", opt->out, "Write a float32 N x D .npy here, and the inputs to OUT.keys.txt, instead of JSON lines");
   cmd->footer("Output: {\"input\": ..., \"embedding\": [...]} per input, or {\"input\": ..., \"error\": {...}}.\n"

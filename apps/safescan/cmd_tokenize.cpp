@@ -39,7 +39,8 @@ void add_tokenize(CLI::App& app, const GlobalOptions& global, int& exit_code) {
   auto opt = std::make_shared<TokenizeOptions>();
   CLI::App* cmd = app.add_subcommand("tokenize", "CLIP tokens of texts (start to end token, no padding), one JSON line each");
   cmd->add_option("--vocab", opt->vocab, "CLIP BPE merges file (bpe_simple_vocab_16e6.txt.gz); default: the installed clip-vocab");
-  auto* text = cmd->add_option("--text", opt->texts, "A text to tokenize (repeatable)");
+  // One value per --text (as in `embed`, where a greedy vector option swallowed positionals).
+  auto* text = cmd->add_option("--text", opt->texts, "A text to tokenize (repeatable: --text A --text B)")->allow_extra_args(false);
   auto* file = cmd->add_option("--texts", opt->texts_file, "A file with one text per line")->check(CLI::ExistingFile);
   cmd->add_option("--context-length", opt->context_length, "Truncate to this many tokens, keeping the end token")
       ->check(CLI::Range(2, 100000))

@@ -42,8 +42,6 @@ std::vector<double> normalized(const float* v, size_t n) {
   return out;
 }
 
-std::string stem(const std::string& file) { return fs::path(file).stem().string(); }
-
 class ClipParity : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
