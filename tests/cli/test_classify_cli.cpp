@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "../core/image_writers.hpp"
+#include "cli_json.hpp"
 #include "run_command.hpp"
 #include "safescan/image.hpp"
 #include "safescan/models.hpp"
@@ -50,26 +51,8 @@ CommandResult safescan(std::vector<std::string> args, CommandOptions options = {
 
 fs::path shared_image(const std::string& name) { return testing::shared_dir() / "images" / name; }
 
-// Non-empty text lines of `text`.
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
-}
-
-// Every line of `out` parsed as JSON; a line that does not parse is a failure.
-std::vector<json> json_lines(const std::string& out) {
-  std::vector<json> rows;
-  for (const auto& line : lines_of(out)) {
-    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    EXPECT_TRUE(j.is_object()) << "not a JSON object: " << line;
-    rows.push_back(std::move(j));
-  }
-  return rows;
-}
+using safescan::testing::json_lines;
+using safescan::testing::lines_of;
 
 // Empty when the three nsfwjs models are installed, else what is missing and how to fix it.
 std::string missing_models() {

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_json.hpp"
 #include "run_command.hpp"
 #include "testing.hpp"
 
@@ -61,23 +62,8 @@ fs::path rating_npy(const std::string& variant_dir, int rating) {
 
 const std::vector<std::string> kCheckpoints = {"clip.jit.pt", "clip.state_dict.pt", "clip.safetensors"};
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(line);
-  return lines;
-}
-
-std::vector<json> json_lines(const std::string& out) {
-  std::vector<json> rows;
-  for (const auto& line : lines_of(out)) {
-    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    EXPECT_TRUE(j.is_object()) << "not a JSON object: " << line;
-    rows.push_back(std::move(j));
-  }
-  return rows;
-}
+using safescan::testing::json_lines;
+using safescan::testing::lines_of;
 
 // ../shared/fixtures/clip-tiny/reference.json, read once.
 const json& reference() {

@@ -35,17 +35,7 @@ std::span<const std::uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-// Runs `f`, expecting a safescan::Error with `code` whose text contains `needle`.
-template <class F>
-void expect_error(F&& f, ErrorCode code, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using safescan::testing::expect_error;
 
 TEST(Crc32c, KnownValuesAndMasking) {
   EXPECT_EQ(crc32c(bytes_of("123456789")), 0xe3069283u);  // the standard CRC-32C check value

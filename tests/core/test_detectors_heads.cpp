@@ -19,16 +19,7 @@ namespace {
 using namespace safescan;
 using safescan::testing::shared_dir;
 
-template <class F>
-void expect_error(F&& f, ErrorCode code, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using safescan::testing::expect_error;
 
 DetectorOptions shared_options(const std::string& clip_model = {}) {
   DetectorOptions o;

@@ -17,16 +17,7 @@ namespace {
 using namespace safescan;
 using safescan::testing::shared_dir;
 
-template <class F>
-void expect_error(F&& f, ErrorCode code, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing \"" << needle << "\"";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using safescan::testing::expect_error;
 
 std::filesystem::path prompt_file() { return std::filesystem::path(SAFESCAN_SOURCE_DIR) / "data/zeroshot_prompts.json"; }
 

@@ -27,15 +27,8 @@ using safescan::testing::TestHttpServer;
 using Request = TestHttpServer::Request;
 using Conn = TestHttpServer::Conn;
 
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_all(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << s;
-}
+using safescan::testing::read_all;
+using safescan::testing::write_all;
 
 DownloadOptions quick_options(const std::string& data) {
   DownloadOptions opt;

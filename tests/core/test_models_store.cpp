@@ -31,15 +31,8 @@ using safescan::testing::TestHttpServer;
 using Request = TestHttpServer::Request;
 using Conn = TestHttpServer::Conn;
 
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_all(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << s;
-}
+using safescan::testing::read_all;
+using safescan::testing::write_all;
 
 std::string sha(const std::string& s) { return safescan::sha256_hex(s.data(), s.size()); }
 
