@@ -204,6 +204,10 @@ int run_classify_clip(const ClassifyOptions& opt, const GlobalOptions& global) {
         j["format"] = std::string(to_string(it.format));
         print_line(j, table);
       });
+  if (!global.quiet) {
+    spdlog::info("classified {} of {} inputs with {} ({} detector(s)){}", inputs.size() - failed, inputs.size(), model_label,
+                 detectors.list.size(), failed ? fmt::format(", {} failed", failed) : std::string());
+  }
   return failed ? kExitPartial : kExitOk;
 }
 

@@ -167,7 +167,7 @@ Npy read_npy(const fs::path& file) {
   const std::size_t data = start + header_len;
   EXPECT_EQ(bytes.size() - data, static_cast<std::size_t>(count) * 4) << file << ": data size does not match the shape";
   npy.values.resize(std::min<std::size_t>(count, (bytes.size() - data) / 4));
-  std::memcpy(npy.values.data(), bytes.data() + data, npy.values.size() * 4);  // little-endian host
+  if (!npy.values.empty()) std::memcpy(npy.values.data(), bytes.data() + data, npy.values.size() * 4);  // little-endian host
   return npy;
 }
 

@@ -104,7 +104,8 @@ TEST_P(ClipParity, EmbeddingsAndLogitsMatchTheReference) {
 
 TEST_P(ClipParity, FromImageFilesThroughOurPreprocessing) {
   const auto clip = safescan::ClipModel::load(shared_dir() / kFixture / GetParam());
-  for (const auto& img : reference()["images"]) {
+  const auto ref = reference();  // keep the document alive for the loop
+  for (const auto& img : ref["images"]) {
     const auto image = safescan::load_image(shared_dir() / "images" / img["file"].get<std::string>());
     std::vector<float> px(clip.input_floats());
     clip.preprocess(image, px.data());
