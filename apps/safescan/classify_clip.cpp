@@ -153,22 +153,23 @@ int run_classify_clip(const ClassifyOptions& opt, const GlobalOptions& global) {
   if (!rt.warning.empty()) spdlog::warn("{}", rt.warning);
   const bool table = opt.format == "table" || (opt.format == "auto" && isatty(STDOUT_FILENO));
 
-  std::optional<ClipModel> clip;
-  std::string model_label = "embeddings";
-  if (opt.model.rfind("clip:", 0) == 0) {
-    const std::string name = opt.model.substr(5);
-    clip.emplace(ClipModel::load(resolve_clip_checkpoint(name), parse_precision(opt.precision)));
-    model_label = opt.model;
-  } else if (opt.model != kDefaultNsfwModel) {
+  // Arguments and inputs are checked before anything is loaded, so mistakes fail fast.
+  const bool clip_model = opt.model.rfind("clip:", 0) == 0;
+  if (!clip_model && opt.model != kDefaultNsfwModel) {
     throw Error(ErrorCode::invalid_argument, "--embeddings scores CLIP embeddings: use --model clip:CHECKPOINT or leave --model out");
   }
-  std::optional<EmbeddingMatrix> matrix;
-  if (!opt.embeddings.empty()) {
-    if (!opt.paths.empty()) throw Error(ErrorCode::invalid_argument, "give either images or --embeddings, not both");
-    matrix = read_embeddings_npy(opt.embeddings);
-  } else if (opt.paths.empty()) {
-    throw Error(ErrorCode::invalid_argument, "give image files or directories to classify");
+  if (!opt.embeddings.empty() && !opt.paths.empty()) {
+    throw Error(ErrorCode::invalid_argument, "give either images or --embeddings, not both");
   }
+  if (opt.embeddings.empty() && opt.paths.empty()) throw Error(ErrorCode::invalid_argument, "give image files or directories to classify");
+  const auto inputs = opt.embeddings.empty() ? expand_inputs(opt.paths, std::cin) : std::vector<InputPath>{};
+  if (opt.embeddings.empty() && inputs.empty()) throw Error(ErrorCode::invalid_argument, "no images found in the given paths");
+
+  std::optional<ClipModel> clip;
+  const std::string model_label = clip_model ? opt.model : "embeddings";
+  if (clip_model) clip.emplace(ClipModel::load(resolve_clip_checkpoint(opt.model.substr(5)), parse_precision(opt.precision)));
+  std::optional<EmbeddingMatrix> matrix;
+  if (!opt.embeddings.empty()) matrix = read_embeddings_npy(opt.embeddings);
   const int dim = clip ? clip->config().embed_dim : static_cast<int>(matrix->dim);
   if (clip && matrix && static_cast<int>(matrix->dim) != dim) {
     throw Error(ErrorCode::invalid_argument, "the embeddings are " + std::to_string(matrix->dim) + " wide but the CLIP model makes " +
@@ -186,8 +187,6 @@ int run_classify_clip(const ClassifyOptions& opt, const GlobalOptions& global) {
 
   DecodeOptions decode;
   decode.max_pixels = opt.max_pixels;
-  const auto inputs = expand_inputs(opt.paths, std::cin);
-  if (inputs.empty()) throw Error(ErrorCode::invalid_argument, "no images found in the given paths");
   std::vector<float> emb;
   const size_t failed = for_each_batch(
       inputs, opt.batch, static_cast<unsigned>(rt.threads), clip->input_floats(), decode,

@@ -78,6 +78,9 @@ int run_embed(const EmbedOptions& opt, const GlobalOptions& global) {
   }
   if (texts.empty() && opt.paths.empty()) throw Error(ErrorCode::invalid_argument, "give images or directories, --text TEXT or --texts FILE");
   if (!texts.empty() && !opt.paths.empty()) throw Error(ErrorCode::invalid_argument, "embed either images or texts, not both");
+  // Inputs are listed before the model is loaded, so that an empty folder fails fast.
+  const auto inputs = texts.empty() ? expand_inputs(opt.paths, std::cin) : std::vector<InputPath>{};
+  if (texts.empty() && inputs.empty()) throw Error(ErrorCode::invalid_argument, "no images found in the given paths");  // as classify
 
   const ClipModel clip = ClipModel::load(resolve_clip_checkpoint(opt.model), parse_precision(opt.precision));
   const int dim = clip.config().embed_dim;
@@ -96,8 +99,6 @@ int run_embed(const EmbedOptions& opt, const GlobalOptions& global) {
     return kExitOk;
   }
 
-  const auto inputs = expand_inputs(opt.paths, std::cin);
-  if (inputs.empty()) throw Error(ErrorCode::invalid_argument, "no images found in the given paths");  // as classify
   std::vector<float> emb;
   for_each_batch(
       inputs, opt.batch, static_cast<unsigned>(rt.threads), clip.input_floats(), DecodeOptions{},
