@@ -61,7 +61,7 @@ struct Node {
   std::array<int, 2> strides{1, 1};
   std::array<int, 2> dilation{1, 1};
   Padding padding = Padding::valid;
-  std::array<int, 4> pads{0, 0, 0, 0};  // pad: top, bottom, left, right
+  std::array<int, 4> pads{0, 0, 0, 0};  // top, bottom, left, right: the pad op's, or (after infer_shapes) a window's
   Activation activation = Activation::linear;
 
   // Output shape, inferred by infer_shapes(): {C, H, W} for feature maps, {C} for vectors.
