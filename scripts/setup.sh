@@ -27,6 +27,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libtiff-dev libssl-dev
   zlib1g-dev libicu-dev libcurl4-openssl-dev
+  libsqlite3-dev libarchive-dev libopencv-dev libdlib-dev
+  libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
 )
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
@@ -101,4 +103,18 @@ if [ "${SAFESCAN_SKIP_BUILD:-0}" != 1 ]; then
     "$BUILD_DIR/safescan" models verify nsfw-mobilenet-v2 nsfw-mobilenet-v2-mid nsfw-inception-v3 >&2
   fi
 fi
-say "done. Try: $BUILD_DIR/safescan classify ../shared/images/kodim01.png"
+
+# --- 4. The YuNet face detector (optional: without it `faces` uses dlib's HOG detector) ------
+# The catalogue pins its sha256; a copy in ../shared (the team's fixtures) is imported when it
+# matches, otherwise it is downloaded, and if neither works the scan falls back to HOG.
+if [ "${SAFESCAN_SKIP_BUILD:-0}" != 1 ] && [ ! -d "$MODELS_DIR/yunet" ]; then
+  YUNET_SHA="ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0"
+  local_yunet="$ROOT/../shared/models/faces/face_detection_yunet.onnx"
+  if [ -f "$local_yunet" ] && [ "$(sha256sum "$local_yunet" | cut -d' ' -f1)" = "$YUNET_SHA" ]; then
+    say "installing YuNet from $local_yunet"
+    "$BUILD_DIR/safescan" models import "$local_yunet" --name yunet >&2 || say "YuNet import failed: faces will use HOG"
+  else
+    "$BUILD_DIR/safescan" models pull yunet >&2 || say "YuNet could not be downloaded: faces will use dlib's HOG detector"
+  fi
+fi
+say "done. Try: $BUILD_DIR/safescan scan ../shared/images --db scan.db"

@@ -24,8 +24,6 @@ namespace safescan::cli {
 
 namespace {
 
-const std::vector<std::string> kAllDetectors = {"q16", "laion-nsfw", "laion-violence", "zeroshot"};
-
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream in(s);
@@ -34,57 +32,18 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
-// OpenAI's ViT variants by shape; empty for other CLIPs (then --clip-variant decides).
-std::string infer_variant(const ClipConfig& c) {
-  if (c.embed_dim == 512 && c.vision_width == 768 && c.vision_patch_size == 32) return "ViT-B-32";
-  if (c.embed_dim == 512 && c.vision_width == 768 && c.vision_patch_size == 16) return "ViT-B-16";
-  if (c.embed_dim == 768 && c.vision_width == 1024 && c.vision_patch_size == 14) return "ViT-L-14";
-  return {};
-}
-
-std::filesystem::path default_prompts() { return std::filesystem::path(SAFESCAN_DATA_DIR) / "zeroshot_prompts.json"; }
-
-struct Detectors {
-  std::vector<std::unique_ptr<EmbeddingDetector>> owned;
-  std::vector<const EmbeddingDetector*> list;
-};
+using Detectors = pipeline::ClipDetectors;
 
 Detectors load_detectors(const ClassifyOptions& opt, int dim, const std::string& variant, const ClipModel* clip) {
-  const bool explicit_list = !opt.detectors.empty();
-  const auto names = explicit_list ? split_list(opt.detectors) : kAllDetectors;
-  DetectorOptions dopt;
-  dopt.clip_model = variant;
-  if (opt.threshold_set) dopt.threshold = opt.threshold;
-  Detectors d;
-  for (const auto& name : names) {
-    try {
-      if (name == "zeroshot") {
-        if (!clip) throw Error(ErrorCode::invalid_argument, "the zero-shot detector needs the CLIP text encoder: pass --model clip:CHECKPOINT");
-        auto prompts = load_zeroshot_prompts(opt.prompts.empty() ? default_prompts() : std::filesystem::path(opt.prompts));
-        if (opt.threshold_set)
-          for (auto& c : prompts.categories) c.threshold = opt.threshold;
-        const ClipTokenizer tok = ClipTokenizer::load(resolve_clip_vocab(opt.vocab));
-        auto encode = [&](const std::vector<std::string>& texts) {
-          std::vector<std::vector<int>> tokens;
-          for (const auto& t : texts) tokens.push_back(tok.encode(t, clip->config().context_length));
-          return clip->encode_texts(tokens);
-        };
-        d.owned.push_back(std::make_unique<ZeroShotDetector>(std::move(prompts), encode, dim));
-      } else {
-        d.owned.push_back(make_detector(name, dim, dopt));
-      }
-      d.list.push_back(d.owned.back().get());
-    } catch (const Error& e) {
-      if (explicit_list) throw;
-      spdlog::warn("detector {} skipped: {}", name, e.what());
-    }
-  }
-  if (d.list.empty()) {
-    throw Error(ErrorCode::model_missing,
-                "no CLIP detector could be loaded; install their files with e.g. `safescan models pull q16-vit-b-32 "
-                "laion-nsfw-vit-b-32 laion-violence-vit-b-32 clip-vocab`");
-  }
-  return d;
+  pipeline::ClipDetectorRequest req;
+  req.names = split_list(opt.detectors);
+  req.dim = dim;
+  req.variant = variant;
+  req.clip = clip;
+  req.prompts = opt.prompts;
+  req.vocab = opt.vocab;
+  if (opt.threshold_set) req.threshold = opt.threshold;
+  return pipeline::load_clip_detectors(req);
 }
 
 nlohmann::ordered_json result_json(const std::string& key, const std::string& model,
@@ -175,7 +134,7 @@ int run_classify_clip(const ClassifyOptions& opt, const GlobalOptions& global) {
     throw Error(ErrorCode::invalid_argument, "the embeddings are " + std::to_string(matrix->dim) + " wide but the CLIP model makes " +
                                                  std::to_string(dim));
   }
-  const std::string variant = !opt.clip_variant.empty() ? opt.clip_variant : clip ? infer_variant(clip->config()) : "";
+  const std::string variant = !opt.clip_variant.empty() ? opt.clip_variant : clip ? pipeline::infer_clip_variant(clip->config()) : "";
   const Detectors detectors = load_detectors(opt, dim, variant, clip ? &*clip : nullptr);
 
   if (matrix) {

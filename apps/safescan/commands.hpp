@@ -23,5 +23,8 @@ void add_models(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void add_version(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void add_tokenize(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void add_embed(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void add_scan(CLI::App& app, const GlobalOptions& global, int& exit_code, int argc, char** argv);
+void add_export(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void add_merge(CLI::App& app, const GlobalOptions& global, int& exit_code);
 
 }  // namespace safescan::cli

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   CLI::App app{"safescan: find unsafe and offensive images, one at a time or by the million."};
   app.footer(
       "Examples:\n"
+      "  safescan scan photos/ --db photos.db             # score a dataset into a database (resumable)\n"
+      "  safescan export photos.db --format removal-list  # what the detectors flagged\n"
       "  safescan classify photo.jpg                      # nsfwjs MobileNetV2 scores as JSON Lines\n"
       "  safescan classify --format table images/         # every image under a folder, as a table\n"
       "  find . -name '*.jpg' | safescan classify -       # paths from standard input\n"
@@ -28,6 +30,9 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", global.verbose, "Log more (model details, timings)");
 
   int exit_code = kExitOk;
+  add_scan(app, global, exit_code, argc, argv);
+  add_export(app, global, exit_code);
+  add_merge(app, global, exit_code);
   add_classify(app, global, exit_code);
   add_models(app, global, exit_code);
   add_tokenize(app, global, exit_code);
