@@ -28,7 +28,7 @@ PACKAGES=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libtiff-dev libssl-dev
   zlib1g-dev libicu-dev libcurl4-openssl-dev
   libsqlite3-dev libarchive-dev libopencv-dev libdlib-dev
-  libopenmpi-dev openmpi-bin
+  libopenmpi-dev openmpi-bin libcpp-httplib-dev chromium
   clang libclang-rt-14-dev
 )
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
@@ -83,6 +83,13 @@ install_models() {
   rm -rf "$work"
 }
 models_ok || install_models
+
+# --- 2b. Front-end packages: Chart.js (bundled into audit cards) and playwright-core (the
+# browser tests drive Debian's chromium). Versions and integrity come from web/package-lock.json.
+if ! (cd "$ROOT/web" && npm ls --silent >/dev/null 2>&1); then
+  say "installing the npm packages of web/ (npm ci)"
+  (cd "$ROOT/web" && npm ci --silent --no-audit --no-fund >/dev/null)
+fi
 
 # --- 3. Build ------------------------------------------------------------------------------
 if [ "${SAFESCAN_SKIP_BUILD:-0}" != 1 ]; then

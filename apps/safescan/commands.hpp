@@ -26,5 +26,8 @@ void add_embed(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void add_scan(CLI::App& app, const GlobalOptions& global, int& exit_code, int argc, char** argv);
 void add_export(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void add_merge(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void add_report(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void add_review(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void add_blur(CLI::App& app, const GlobalOptions& global, int& exit_code);
 
 }  // namespace safescan::cli

@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
   add_scan(app, global, exit_code, argc, argv);
   add_export(app, global, exit_code);
   add_merge(app, global, exit_code);
+  add_report(app, global, exit_code);
+  add_review(app, global, exit_code);
+  add_blur(app, global, exit_code);
   add_classify(app, global, exit_code);
   add_models(app, global, exit_code);
   add_tokenize(app, global, exit_code);
