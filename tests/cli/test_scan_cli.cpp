@@ -115,8 +115,13 @@ TEST(ScanCli, ScoresEveryImageAndRecordsEveryFailure) {
   const fs::path data = tmp / "data";
   const std::size_t expected = make_dataset(data, 1);
   const fs::path db = tmp / "scan.db";
+  const fs::path yunet = testing::shared_dir() / "models" / "faces" / "face_detection_yunet.onnx";
+  CommandOptions slow;  // the sanitizer build runs several times slower
+  slow.timeout = std::chrono::minutes(5);
   const auto r = safescan({"scan", data.string(), (tmp / "missing.jpg").string(), "--db", db.string(), "--detectors",
-                           "nsfw,faces-hog", "--batch", "8", "--no-progress"});
+                           fs::exists(yunet) ? "nsfw,faces-yunet" : "nsfw,faces-hog", "--face-model", yunet.string(),
+                           "--batch", "8", "--no-progress"},
+                          slow);
   EXPECT_EQ(r.exit_code, 3) << r.describe();  // some items failed
   EXPECT_NE(r.err.find("items failed"), std::string::npos) << r.err;
 
