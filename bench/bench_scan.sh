@@ -15,7 +15,8 @@
 #   default     safescan scan <DEFAULT_DIRS subfolders of small>       (default detectors: nsfw + faces)
 # then one long run (small + shards, 20,000 items) whose RSS is sampled every second, with
 # HUGE=N one run of N x 10,000 items (the small tree given N times through symlinks), and,
-# unless PERF=0, one `perf record` of a small-corpus scan (CPU share per library).
+# unless PERF=0, one `perf record` of a small-corpus scan and one of the 12 MP set (CPU share
+# per library), and unless DECODE=0 the CPU cost of decoding alone (bench/decode_cost.cpp).
 #
 # images/s = items written / wall seconds of the whole command (process start to exit: model
 # loading included). Every run also records its peak RSS (/usr/bin/time -v), an RSS sample
@@ -46,6 +47,7 @@ RETRIES="${RETRIES:-1}"
 PERF="${PERF:-1}"
 LONG="${LONG:-1}"
 HUGE="${HUGE:-0}"
+DECODE="${DECODE:-1}"
 ONLY="${ONLY:-model small large tar default}"
 NCPU="$(nproc)"
 
@@ -139,9 +141,10 @@ measure() {
       "$name" "$rep" "$attempt" "$rc" "$items" "$wall" "${rate:-0}" "$own_user" "$own_sys" "$(echo "$maxrss / 1024" | bc -l)" \
       "$(wc -l <"$tag.rss")" "$foreign_pct" "$(echo "1000 * ($own_user + $own_sys) / ($items + 0.000001)" | bc -l)")
     echo "$json" | tee -a "$RESULTS"
-    if [ "$(echo "$foreign_pct > $NOISY_PCT" | bc)" = 1 ] && [ "$attempt" -lt "$RETRIES" ]; then
+    if [ "$(echo "$foreign_pct > $NOISY_PCT" | bc)" = 1 ] && [ "$attempt" -lt "${MEASURE_RETRIES:-$RETRIES}" ]; then
+      for ext in time out log rss; do mv "$tag.$ext" "$tag.attempt$attempt.$ext"; done
       attempt=$((attempt + 1))
-      echo "  noisy (others used ${foreign_pct%.*}% of the machine): again after a quiet wait" >&2
+      printf '  noisy (others used %.0f%% of the machine): again after a quiet wait\n' "$foreign_pct" >&2
       wait_quiet
       continue
     fi
@@ -177,7 +180,7 @@ if [ "$HUGE" -gt 0 ]; then
   mkdir -p "$CORPUS/copies"
   for c in $(seq 1 "$HUGE"); do ln -s "$CORPUS/small" "$CORPUS/copies/c$(printf '%03d' "$c")"; done
   wait_quiet
-  measure huge 1 scan "$SAFESCAN" scan "$CORPUS"/copies/c* --db "$OUT/huge.db" --detectors nsfw --no-progress
+  MEASURE_RETRIES=0 measure huge 1 scan "$SAFESCAN" scan "$CORPUS"/copies/c* --db "$OUT/huge.db" --detectors nsfw --no-progress
 fi
 
 if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
@@ -191,6 +194,12 @@ if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
   perf record -q -F 499 -g -o "$OUT/perf-large.data" -- "$SAFESCAN" scan "$CORPUS/large-rep" --db "$OUT/perf.large.db" --detectors nsfw --no-progress \
     2>>"$OUT/perf.log" >/dev/null
   perf report -i "$OUT/perf-large.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' >"$OUT/perf-large-dso.txt"
+fi
+
+if [ "$DECODE" = 1 ]; then
+  # Decoding alone, per format (thread CPU time; bench/decode_cost.cpp).
+  g++ -O2 -std=c++20 "$ROOT/bench/decode_cost.cpp" -o "$OUT/decode_cost" -ljpeg -lpng -lwebp &&
+    "$OUT/decode_cost" "$CORPUS/manifest.tsv" "$CORPUS" 400 >"$OUT/decode-cost.txt"
 fi
 
 # Medians (of the least disturbed attempt of each repetition) and ratios to model-only.
@@ -221,8 +230,9 @@ EOF
     [ -f "$OUT/$run.1.rss" ] || continue
     echo "$run run: RSS (MiB) at 10% .. 100% of its duration, then min / max after the first 10 s:"
     awk '{v[NR]=$2} END{for(i=1;i<=10;i++){k=int(NR*i/10); if(k<1)k=1; printf " %d", v[k]/1024} print ""}' "$OUT/$run.1.rss"
-    awk 'NR>10{if(min==""||$2<min)min=$2; if($2>max)max=$2} END{printf " min %d max %d\n", min/1024, max/1024}' "$OUT/$run.1.rss"
+    awk 'NR>10{if(min==""||$2<min)min=$2; if($2>max)max=$2} END{if (min != "") printf " min %d max %d\n", min/1024, max/1024}' "$OUT/$run.1.rss"
   done
+  [ -f "$OUT/decode-cost.txt" ] && { echo "decoding alone, CPU time per image (bench/decode_cost.cpp):"; cat "$OUT/decode-cost.txt"; }
   [ -f "$OUT/perf-dso.txt" ] && { echo "perf, small corpus, CPU share by library:"; head -15 "$OUT/perf-dso.txt"; }
   [ -f "$OUT/perf-large-dso.txt" ] && { echo "perf, 12 MP set, CPU share by library:"; head -10 "$OUT/perf-large-dso.txt"; }
   if ! cmp -s "$SAFESCAN" "$BUILD_DIR/safescan"; then echo "note: $BUILD_DIR/safescan changed during the benchmark (the copy was measured)"; fi
