@@ -28,7 +28,7 @@ PACKAGES=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libtiff-dev libssl-dev
   zlib1g-dev libicu-dev libcurl4-openssl-dev
   libsqlite3-dev libarchive-dev libopencv-dev libdlib-dev
-  libopenmpi-dev openmpi-bin libcpp-httplib-dev chromium
+  libopenmpi-dev openmpi-bin libcpp-httplib-dev libtomlplusplus-dev chromium
   clang libclang-rt-14-dev
 )
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)

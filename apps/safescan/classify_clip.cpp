@@ -134,7 +134,7 @@ int run_classify_clip(const ClassifyOptions& opt, const GlobalOptions& global) {
     throw Error(ErrorCode::invalid_argument, "the embeddings are " + std::to_string(matrix->dim) + " wide but the CLIP model makes " +
                                                  std::to_string(dim));
   }
-  const std::string variant = !opt.clip_variant.empty() ? opt.clip_variant : clip ? pipeline::infer_clip_variant(clip->config()) : "";
+  const std::string variant = !opt.clip_variant.empty() ? opt.clip_variant : clip ? pipeline::clip_variant_name(clip->config()) : "";
   const Detectors detectors = load_detectors(opt, dim, variant, clip ? &*clip : nullptr);
 
   if (matrix) {

@@ -8,7 +8,7 @@
 #include "batches.hpp"
 #include "clip_common.hpp"
 #include "commands.hpp"
-#include "models/io/tensor_file.hpp"
+#include "io/tensor_file.hpp"
 #include "output.hpp"
 #include "safescan/error.hpp"
 #include "safescan/inputs.hpp"

@@ -79,9 +79,6 @@ enum class OutputFormat { keep, jpeg, png };
 // The container written for an image decoded from `source` under `format`: keep writes JPEG,
 // PNG and WebP as themselves, GIF, BMP and TIFF as PNG (lossless).
 ImageFormat output_container(ImageFormat source, OutputFormat format);
-// Encodes RGB8 pixels: JPEG (4:4:4 chroma at quality >= 90) and lossy WebP at `quality`
-// (1-100), PNG lossless. Other containers: Error(invalid_argument).
-std::vector<std::uint8_t> encode_image(const Image& image, ImageFormat container, int quality);
 // `name` with its extension replaced when it does not already suit `container`
 // ("a.gif" + png -> "a.png", "a.jpeg" + jpeg -> "a.jpeg", "noext" + png -> "noext.png").
 std::string output_name(std::string_view name, ImageFormat original, ImageFormat container);

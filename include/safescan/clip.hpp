@@ -61,6 +61,22 @@ struct ClipConfig {
   int text_width = 0, text_layers = 0, text_heads = 0;
 };
 
+// OpenAI's released ViT variants: the one table of their names, shapes and the model-store
+// names of the files made for each (src/heads/clip_variants.cpp).
+struct ClipVariant {
+  std::string_view name;    // "ViT-B-32"
+  std::string_view suffix;  // "vit-b-32": clip-vit-b-32, q16-vit-b-32, laion-nsfw-vit-b-32 ... in the model store
+  ClipConfig config;        // the published shapes
+  bool laion_heads = false; // LAION published NSFW / violence heads for it
+};
+const std::vector<ClipVariant>& clip_variants();
+// "ViT-B-32", "ViT-B/32", "vit-b-32" ... (case and punctuation ignored); nullptr when unknown.
+const ClipVariant* find_clip_variant(std::string_view name);
+// The variant with these shapes (embedding, vision width, patch size); nullptr for other CLIPs.
+const ClipVariant* infer_clip_variant(const ClipConfig& config);
+// "ViT-B-32, ViT-B-16, ViT-L-14", for messages.
+std::string clip_variant_names();
+
 enum class ClipPrecision { fp32, bf16, int8 };
 
 // CLIP's image normalisation constants.

@@ -150,7 +150,8 @@ struct ZeroShotPrompts {
 
 // Throws Error(invalid_argument) naming `where` and the offending field.
 ZeroShotPrompts parse_zeroshot_prompts(std::string_view json_text, const std::string& where = "zero-shot prompts");
-// Throws Error(model_missing) when absent, else as parse_zeroshot_prompts.
+// Throws Error(model_missing) when absent, else as parse_zeroshot_prompts. An empty path
+// gives the built-in prompts (data/zeroshot_prompts.json, compiled in).
 ZeroShotPrompts load_zeroshot_prompts(const std::filesystem::path& file);
 
 class ZeroShotDetector final : public EmbeddingDetector {

@@ -87,4 +87,22 @@ Image load_image(const std::filesystem::path& path, const DecodeOptions& options
 std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path,
                                           std::uint64_t max_bytes = 1ull << 30);
 
+// --- Encoding (src/image/encode.cpp: the one place that writes images) -------------------
+
+struct JpegOptions {
+  int quality = 90;              // 1-100
+  bool subsample_chroma = true;  // 4:2:0 (libjpeg's default); false keeps full-resolution colour (4:4:4)
+  bool optimize_coding = false;  // optimal Huffman tables: smaller files, slower
+};
+// RGB8 rows `stride` bytes apart as a baseline JPEG. Throws Error(internal) when libjpeg fails.
+std::vector<std::uint8_t> encode_jpeg(const std::uint8_t* rgb, int width, int height, std::size_t stride,
+                                      const JpegOptions& options = {});
+std::vector<std::uint8_t> encode_jpeg(const Image& image, int quality = 90);
+// Lossless PNG (zlib level 6) and lossy WebP (quality 1-100) of RGB8 pixels.
+std::vector<std::uint8_t> encode_png(const Image& image);
+std::vector<std::uint8_t> encode_webp(const Image& image, int quality);
+// One container at `quality`: JPEG (4:4:4 chroma at quality >= 90, optimised tables), lossy
+// WebP, lossless PNG. Other containers, or an empty or inconsistent image: Error(invalid_argument).
+std::vector<std::uint8_t> encode_image(const Image& image, ImageFormat container, int quality);
+
 }  // namespace safescan

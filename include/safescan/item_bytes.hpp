@@ -24,7 +24,4 @@ std::vector<std::uint8_t> read_item_bytes(std::string_view path, std::string_vie
 std::vector<std::uint8_t> make_thumbnail_jpeg(std::span<const std::uint8_t> encoded, int max_side, int quality = 80,
                                               float blur_sigma = 0.0f);
 
-// Encodes RGB8 pixels as a JPEG (quality 1-100).
-std::vector<std::uint8_t> encode_jpeg(const Image& image, int quality = 90);
-
 }  // namespace safescan

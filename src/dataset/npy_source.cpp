@@ -8,8 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "dataset/source_readers.hpp"
-#include "models/io/numpy_dtype.hpp"
-#include "models/io/tensor_file.hpp"
+#include "io/numpy_dtype.hpp"
+#include "io/tensor_file.hpp"
 
 namespace safescan::detail {
 
@@ -20,68 +20,6 @@ namespace {
 [[noreturn]] void corrupt(const fs::path& file, const std::string& what) {
   throw Error(ErrorCode::corrupt, "not a valid .npy of embeddings: " + what, file.string());
 }
-
-// np.save writes one Python dict literal: {'descr': '<f4', 'fortran_order': False, 'shape': (3, 512), }
-class HeaderFields {
- public:
-  HeaderFields(std::string_view text, const fs::path& file) : text_(text), file_(file) {}
-
-  std::string descr() {
-    value_of("descr");
-    const char quote = pos_ < text_.size() ? text_[pos_] : '\0';
-    if (quote != '\'' && quote != '"') corrupt(file_, "'descr' is not a string in header " + std::string(text_));
-    const auto end = text_.find(quote, pos_ + 1);
-    if (end == std::string_view::npos) corrupt(file_, "unterminated 'descr' in header " + std::string(text_));
-    return std::string(text_.substr(pos_ + 1, end - pos_ - 1));
-  }
-  bool fortran_order() {
-    value_of("fortran_order");
-    if (text_.substr(pos_).starts_with("True")) return true;
-    if (text_.substr(pos_).starts_with("False")) return false;
-    corrupt(file_, "'fortran_order' is not True or False in header " + std::string(text_));
-  }
-  std::vector<std::uint64_t> shape() {
-    value_of("shape");
-    if (pos_ >= text_.size() || text_[pos_] != '(') corrupt(file_, "'shape' is not a tuple in header " + std::string(text_));
-    std::vector<std::uint64_t> dims;
-    for (++pos_;; ++pos_) {
-      skip_spaces();
-      if (pos_ >= text_.size()) corrupt(file_, "unterminated 'shape' in header " + std::string(text_));
-      if (text_[pos_] == ')') return dims;
-      if (text_[pos_] == ',') continue;
-      std::uint64_t v = 0;
-      bool digits = false;
-      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-        if (v > (std::uint64_t{1} << 50)) corrupt(file_, "dimension too large in header " + std::string(text_));
-        v = v * 10 + static_cast<std::uint64_t>(text_[pos_++] - '0');
-        digits = true;
-      }
-      if (!digits) corrupt(file_, "bad 'shape' in header " + std::string(text_));
-      if (pos_ < text_.size() && text_[pos_] == 'L') ++pos_;
-      dims.push_back(v);
-      --pos_;
-    }
-  }
-
- private:
-  void skip_spaces() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t')) ++pos_;
-  }
-  void value_of(const std::string& key) {
-    auto at = text_.find("'" + key + "'");
-    if (at == std::string_view::npos) at = text_.find("\"" + key + "\"");
-    if (at == std::string_view::npos) corrupt(file_, "no '" + key + "' in header " + std::string(text_));
-    pos_ = at + key.size() + 2;
-    skip_spaces();
-    if (pos_ >= text_.size() || text_[pos_] != ':') corrupt(file_, "no ':' after '" + key + "' in header");
-    ++pos_;
-    skip_spaces();
-  }
-
-  std::string_view text_;
-  const fs::path& file_;
-  std::size_t pos_ = 0;
-};
 
 // --- keys: a sparse index of line offsets, built once per file and process ---
 
@@ -192,41 +130,21 @@ NpyLayout read_npy_layout(const fs::path& file) {
   std::error_code ec;
   if (!fs::exists(file, ec)) throw Error(ErrorCode::unreadable, "embeddings file not found", file.string());
   if (fs::is_directory(file, ec)) throw Error(ErrorCode::unreadable, "embeddings file is a directory", file.string());
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(ErrorCode::unreadable, "cannot open the embeddings file", file.string());
-  const auto file_size = fs::file_size(file, ec);
-  char prefix[12] = {};
-  in.read(prefix, 10);
-  if (in.gcount() < 10 || std::memcmp(prefix, "\x93NUMPY", 6) != 0) corrupt(file, "bad magic (expected \\x93NUMPY)");
-  const int major = static_cast<unsigned char>(prefix[6]);
-  std::uint64_t header_size = static_cast<unsigned char>(prefix[8]) | (static_cast<unsigned char>(prefix[9]) << 8);
-  std::uint64_t header_at = 10;
-  if (major == 2 || major == 3) {
-    in.read(prefix + 10, 2);
-    if (in.gcount() < 2) corrupt(file, "truncated header");
-    header_size |= (std::uint64_t{static_cast<unsigned char>(prefix[10])} << 16) |
-                   (std::uint64_t{static_cast<unsigned char>(prefix[11])} << 24);
-    header_at = 12;
-  } else if (major != 1) {
-    corrupt(file, "npy format version " + std::to_string(major) + " is not supported (1, 2 and 3 are)");
-  }
-  if (header_size > 1 << 20) corrupt(file, "header of " + std::to_string(header_size) + " bytes");
-  std::string text(static_cast<std::size_t>(header_size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(header_size));
-  if (static_cast<std::uint64_t>(in.gcount()) != header_size) corrupt(file, "truncated header");
-
-  HeaderFields fields(text, file);
-  const std::string descr = fields.descr();
-  NpyLayout layout;
-  layout.fortran_order = fields.fortran_order();
-  const auto shape = fields.shape();
-  io::DType dtype{};
+  io::NpyHeader header;
   try {
-    dtype = io::parse_numpy_descr(descr, file.string());
+    header = io::read_npy_header(file);
   } catch (const Error& e) {
-    throw Error(ErrorCode::unsupported, e.message(), file.string());
+    if (e.code() != ErrorCode::model_invalid) throw;
+    // "model_invalid" is the tensor readers' word for a damaged file; as a source it is corrupt data.
+    if (e.message().find("is not supported") != std::string::npos || e.message().find("dtype") != std::string::npos)
+      throw Error(ErrorCode::unsupported, e.message(), file.string());
+    corrupt(file, e.message());
   }
-  switch (dtype) {
+  const std::string& descr = header.descr;
+  NpyLayout layout;
+  layout.fortran_order = header.fortran_order;
+  const auto& shape = header.shape;
+  switch (header.dtype) {
     case io::DType::f32: layout.element_size = 4; break;
     case io::DType::f16: layout.element_size = 2; break;
     case io::DType::f64: layout.element_size = 8; break;
@@ -243,12 +161,7 @@ NpyLayout read_npy_layout(const fs::path& file) {
                 "embeddings must be N x D (or D), not of rank " + std::to_string(shape.size()), file.string());
   }
   if (layout.dim == 0 && layout.rows > 0) corrupt(file, "rows of width 0");
-  layout.data_offset = header_at + header_size;
-  const std::uint64_t needed = layout.rows * layout.dim * static_cast<std::uint64_t>(layout.element_size);
-  if (!ec && file_size - layout.data_offset < needed)
-    corrupt(file, "truncated: the header announces " + std::to_string(layout.rows) + " x " + std::to_string(layout.dim) +
-                      " values (" + std::to_string(needed) + " bytes) but only " +
-                      std::to_string(file_size - layout.data_offset) + " bytes of data follow");
+  layout.data_offset = header.data_offset;
   return layout;
 }
 

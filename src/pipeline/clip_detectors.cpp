@@ -49,8 +49,8 @@ fs::path resolve_clip_vocab(const std::string& vocab_option) {
 }
 
 std::optional<std::string> first_installed_clip() {
-  for (const char* name : {"clip-vit-b-32", "clip-vit-b-16", "clip-vit-l-14"})
-    if (find_installed_model(name)) return std::string(name);
+  for (const auto& v : clip_variants())
+    if (const std::string name = "clip-" + std::string(v.suffix); find_installed_model(name)) return name;
   return std::nullopt;
 }
 
@@ -69,14 +69,11 @@ std::string_view to_string(ClipPrecision precision) {
   }
 }
 
-std::string infer_clip_variant(const ClipConfig& c) {
-  if (c.embed_dim == 512 && c.vision_width == 768 && c.vision_patch_size == 32) return "ViT-B-32";
-  if (c.embed_dim == 512 && c.vision_width == 768 && c.vision_patch_size == 16) return "ViT-B-16";
-  if (c.embed_dim == 768 && c.vision_width == 1024 && c.vision_patch_size == 14) return "ViT-L-14";
-  return {};
+std::string clip_variant_name(const ClipConfig& c) {
+  const ClipVariant* v = safescan::infer_clip_variant(c);
+  return v ? std::string(v->name) : std::string();
 }
 
-fs::path default_zeroshot_prompts() { return fs::path(SAFESCAN_DATA_DIR) / "zeroshot_prompts.json"; }
 
 ClipDetectors load_clip_detectors(const ClipDetectorRequest& req) {
   const bool explicit_list = !req.names.empty();
@@ -89,7 +86,7 @@ ClipDetectors load_clip_detectors(const ClipDetectorRequest& req) {
     try {
       if (name == "zeroshot") {
         if (!req.clip) throw Error(ErrorCode::invalid_argument, "the zero-shot detector needs the CLIP text encoder: pass --model clip:CHECKPOINT (classify) or --clip-model (scan)");
-        auto prompts = load_zeroshot_prompts(req.prompts.empty() ? default_zeroshot_prompts() : fs::path(req.prompts));
+        auto prompts = load_zeroshot_prompts(req.prompts);
         if (req.threshold)
           for (auto& c : prompts.categories) c.threshold = *req.threshold;
         const ClipTokenizer tok = ClipTokenizer::load(resolve_clip_vocab(req.vocab));

@@ -26,9 +26,7 @@ std::optional<std::string> first_installed_clip();
 ClipPrecision parse_precision(const std::string& name);
 std::string_view to_string(ClipPrecision precision);
 // OpenAI's ViT variants by shape ("ViT-B-32" ...); empty for other CLIPs.
-std::string infer_clip_variant(const ClipConfig& config);
-// data/zeroshot_prompts.json of the source tree.
-std::filesystem::path default_zeroshot_prompts();
+std::string clip_variant_name(const ClipConfig& config);
 
 struct ClipDetectorRequest {
   std::vector<std::string> names;  // empty: every detector whose files are installed

@@ -107,7 +107,7 @@ DetectorSet DetectorSet::load(const ScanConfig& cfg, const SourceHints& hints) {
       d.clip_file = resolve_clip_checkpoint(model);
       d.clip.emplace(ClipModel::load(d.clip_file, parse_precision(cfg.clip_precision)));
       d.embed_dim = d.clip->config().embed_dim;
-      d.clip_variant = infer_clip_variant(d.clip->config());
+      d.clip_variant = clip_variant_name(d.clip->config());
       if (hints.embeddings_dim && hints.embeddings_dim != d.embed_dim)
         throw Error(ErrorCode::invalid_argument, "the embeddings are " + std::to_string(hints.embeddings_dim) +
                                                      "-wide but the CLIP model " + d.clip_file.string() + " gives " +
@@ -250,7 +250,7 @@ nlohmann::json DetectorSet::describe_models() const {
       DetectorOptions where;
       where.clip_model = d.clip_variant;
       fs::path file = det->name() == "zeroshot"
-                          ? (d.zeroshot_prompts.empty() ? default_zeroshot_prompts() : fs::path(d.zeroshot_prompts))
+                          ? fs::path(d.zeroshot_prompts)
                           : detector_model_file(det->name(), det->embed_dim(), where);
       m["path"] = file.string();
       if (fs::is_regular_file(file)) m["sha256"] = sha256_file(file);

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "pipeline/mpi_scan.hpp"
+#include "io/tensor_file.hpp"
 #include "pipeline/scan_internal.hpp"
 #include "safescan/error.hpp"
 
@@ -27,17 +27,15 @@ bool ends_with_ci(const std::string& s, std::string_view suffix) {
                     [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
 }
 
-// The second number of "'shape': (N, D)" in a .npy header (0 when unreadable).
+// The width D of an N x D (or D) .npy, from its header (0 when it cannot be read: reading
+// the source then reports why).
 int npy_width(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::string head(512, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  const auto at = head.find("'shape':");
-  if (at == std::string::npos) return 0;
-  const auto comma = head.find(',', head.find('(', at));
-  if (comma == std::string::npos) return 0;
-  return std::atoi(head.c_str() + comma + 1);
+  try {
+    const io::NpyHeader h = io::read_npy_header(file);
+    return h.shape.empty() ? 0 : static_cast<int>(h.shape.back());
+  } catch (const Error&) {
+    return 0;
+  }
 }
 
 extern "C" void on_stop_signal(int) { request_scan_stop(); }
@@ -136,23 +134,5 @@ std::size_t merge_and_remove_parts(const fs::path& db, const std::vector<fs::pat
 }
 
 }  // namespace pipeline
-
-static void check_sources(const std::vector<std::string>& sources) {
-  if (sources.empty()) throw Error(ErrorCode::invalid_argument, "no source to scan");
-  for (const auto& s : sources)
-    if (s.find('{') != std::string::npos) expand_braces(s);  // throws on a malformed pattern
-}
-
-ScanStats scan(const ScanConfig& config) {
-  check_sources(config.sources);
-  if (mpi_launched()) return pipeline::run_mpi_scan(config);
-  // Parts left by an interrupted MPI run hold results too: fold them in before resuming.
-  if (auto parts = pipeline::existing_parts(config.db); !parts.empty()) {
-    const std::size_t n = pipeline::merge_and_remove_parts(config.db, parts);
-    spdlog::info("merged {} items from {} database parts of an earlier MPI run", n, parts.size());
-  }
-  pipeline::LocalFeed feed(config.sources, config.source_options);
-  return run_scan(config, feed, config.db, config.db);
-}
 
 }  // namespace safescan

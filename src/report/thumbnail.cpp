@@ -1,6 +1,5 @@
 // Previews for the audit card and the review app: decode, shrink (area averaging), blur, JPEG.
-// JPEG encoding uses libjpeg(-turbo) directly (the decoder's library), not OpenCV's imgcodecs,
-// which the build does not link.
+// JPEG encoding is src/image/encode.cpp (libjpeg), not OpenCV's imgcodecs.
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -10,7 +9,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <jpeglib.h>
 
 #include "safescan/error.hpp"
 #include "safescan/item_bytes.hpp"
@@ -19,60 +17,7 @@ namespace safescan {
 
 namespace {
 
-struct JpegErrors {
-  jpeg_error_mgr mgr;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-};
-
-[[noreturn]] void on_jpeg_error(j_common_ptr cinfo) {
-  auto* e = reinterpret_cast<JpegErrors*>(cinfo->err);
-  (*cinfo->err->format_message)(cinfo, e->message);
-  std::longjmp(e->jump, 1);
-}
-
-// RGB8 rows (`stride` bytes apart) to a baseline JPEG. No C++ objects with destructors live
-// between setjmp and a longjmp back to it.
-std::vector<std::uint8_t> encode_rgb(const std::uint8_t* pixels, int width, int height, std::size_t stride, int quality) {
-  jpeg_compress_struct cinfo;
-  std::memset(&cinfo, 0, sizeof cinfo);
-  JpegErrors errors;
-  std::memset(&errors, 0, sizeof errors);
-  cinfo.err = jpeg_std_error(&errors.mgr);
-  errors.mgr.error_exit = on_jpeg_error;
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  if (setjmp(errors.jump)) {
-    jpeg_destroy_compress(&cinfo);
-    std::free(buffer);
-    throw Error(ErrorCode::internal, std::string("cannot encode a JPEG: ") + errors.message);
-  }
-  jpeg_create_compress(&cinfo);
-  jpeg_mem_dest(&cinfo, &buffer, &size);
-  cinfo.image_width = static_cast<JDIMENSION>(width);
-  cinfo.image_height = static_cast<JDIMENSION>(height);
-  cinfo.input_components = 3;
-  cinfo.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_quality(&cinfo, std::clamp(quality, 1, 100), TRUE);
-  jpeg_start_compress(&cinfo, TRUE);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = const_cast<JSAMPROW>(pixels + cinfo.next_scanline * stride);
-    jpeg_write_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  std::vector<std::uint8_t> out(buffer, buffer + size);
-  jpeg_destroy_compress(&cinfo);
-  std::free(buffer);
-  return out;
-}
-
 }  // namespace
-
-std::vector<std::uint8_t> encode_jpeg(const Image& image, int quality) {
-  if (image.empty()) throw Error(ErrorCode::invalid_argument, "cannot encode an empty image");
-  return encode_rgb(image.pixels.data(), image.width, image.height, static_cast<std::size_t>(image.width) * 3, quality);
-}
 
 std::vector<std::uint8_t> make_thumbnail_jpeg(std::span<const std::uint8_t> encoded, int max_side, int quality,
                                               float blur_sigma) {
@@ -94,7 +39,9 @@ std::vector<std::uint8_t> make_thumbnail_jpeg(std::span<const std::uint8_t> enco
     small = rgb.clone();
   }
   if (blur_sigma > 0) cv::GaussianBlur(small, small, cv::Size(0, 0), blur_sigma);
-  return encode_rgb(small.data, small.cols, small.rows, small.step[0], quality);
+  JpegOptions jpeg;
+  jpeg.quality = quality;
+  return encode_jpeg(small.data, small.cols, small.rows, small.step[0], jpeg);
 }
 
 }  // namespace safescan

@@ -17,7 +17,7 @@
 
 #include <zlib.h>
 
-#include "models/io/zip_reader.hpp"
+#include "io/zip_reader.hpp"
 
 namespace safescan::testing::model_files {
 

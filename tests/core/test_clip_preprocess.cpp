@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "models/io/tensor_file.hpp"
+#include "io/tensor_file.hpp"
 #include "safescan/clip.hpp"
 #include "safescan/resize.hpp"
 #include "testing.hpp"

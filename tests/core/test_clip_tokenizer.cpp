@@ -15,9 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/clip/bpe.hpp"
-#include "models/clip/html_entities.hpp"
-#include "models/clip/text_clean.hpp"
+#include "text/bpe.hpp"
+#include "text/html_entities.hpp"
+#include "text/text_clean.hpp"
 #include "safescan/clip.hpp"
 #include "safescan/error.hpp"
 #include "testing.hpp"

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "detect/clip_heads/crc32c.hpp"
-#include "detect/clip_heads/keras_metadata.hpp"
-#include "detect/clip_heads/keras_mlp.hpp"
-#include "detect/clip_heads/protobuf_wire.hpp"
-#include "detect/clip_heads/sstable.hpp"
-#include "detect/clip_heads/tensor_bundle.hpp"
-#include "models/io/tensor_file.hpp"
+#include "heads/crc32c.hpp"
+#include "heads/keras_metadata.hpp"
+#include "heads/keras_mlp.hpp"
+#include "heads/protobuf_wire.hpp"
+#include "heads/sstable.hpp"
+#include "heads/tensor_bundle.hpp"
+#include "io/tensor_file.hpp"
 #include "safescan/detectors.hpp"
 #include "safescan/error.hpp"
 #include "testing.hpp"

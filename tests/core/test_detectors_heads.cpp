@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "models/io/tensor_file.hpp"
+#include "io/tensor_file.hpp"
 #include "safescan/detectors.hpp"
 #include "safescan/error.hpp"
 #include "testing.hpp"

@@ -5,7 +5,7 @@
 
 #include <sstream>
 
-#include "models/io/tensor_file.hpp"
+#include "io/tensor_file.hpp"
 #include "safescan/sources.hpp"
 #include "testing.hpp"
 

@@ -14,9 +14,9 @@
 #include <random>
 #include <set>
 
-#include "models/io/pickle.hpp"
-#include "models/io/tensor_file.hpp"
-#include "models/io/zip_reader.hpp"
+#include "io/pickle.hpp"
+#include "io/tensor_file.hpp"
+#include "io/zip_reader.hpp"
 #include "safescan/error.hpp"
 #include "tensor_file_writers.hpp"
 #include "testing.hpp"
@@ -721,7 +721,7 @@ TEST(BadModelFiles, NpyAndPickledArrays) {
   expect_bad_npy(make_npy("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", f4x2), "big-endian");
   expect_bad_npy(make_npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", f4x2), "object array");
   expect_bad_npy(make_npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", f4x2), "structured");
-  expect_bad_npy(make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4x2), "npy data is 8 bytes, but shape (3,) of '<f4' needs 12");
+  expect_bad_npy(make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f4x2), "npy data is truncated: 8 bytes, but shape (3,) of '<f4' needs 12");
   expect_bad_npy(make_npy("{'descr': '<f4', 'shape': (2,), }", f4x2), "lacks");
   expect_bad_npy(make_npy("{'descr': '<f4', 'fortran_order': maybe, 'shape': (2,), }", f4x2), "expected True or False");
   expect_bad_npy(make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", f4x2), "too large");

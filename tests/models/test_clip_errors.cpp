@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/io/tensor_file.hpp"
+#include "io/tensor_file.hpp"
 #include "safescan/clip.hpp"
 #include "safescan/error.hpp"
 #include "testing.hpp"

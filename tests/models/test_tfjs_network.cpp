@@ -5,8 +5,8 @@
 #include <cmath>
 #include <fstream>
 
-#include "models/tfjs/network.hpp"
-#include "models/tfjs/weights.hpp"
+#include "tfjs/network.hpp"
+#include "tfjs/weights.hpp"
 #include "safescan/error.hpp"
 #include "testing.hpp"
 #include "tiny_models.hpp"
