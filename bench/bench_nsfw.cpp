@@ -2,11 +2,12 @@
 // several timed runs after warm-up, and the process's peak resident memory.
 //
 //   build/bench/bench_nsfw --model nsfw-mobilenet-v2 --batch 32 --runs 7
-//   build/bench/bench_nsfw --model nsfw-mobilenet-v2 --batch 32 --images ../shared/images   # + decode & preprocess
+//   build/bench/bench_nsfw --model nsfw-mobilenet-v2 --batch 32 --images ../shared/images   # the engine, from files
 //
-// Prints one JSON line. With --images, each run also decodes and preprocesses that many
-// images from the folder (cycled), so the figure is end-to-end from files; without it, the
-// input is a fixed preprocessed batch and the figure is model-only.
+// Prints one JSON line. With --images, each run pushes that many images of the folder
+// (cycled) through the engine (read, decode, preprocess on worker threads, batched inference,
+// the policy), so the figure is end-to-end from files; without it, the input is a fixed
+// preprocessed batch and the figure is model-only.
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -17,11 +18,12 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "safescan/engine.hpp"
 #include "safescan/image.hpp"
-#include "safescan/inputs.hpp"
 #include "safescan/nsfw.hpp"
-#include "safescan/parallel.hpp"
+#include "safescan/registry.hpp"
 #include "safescan/runtime.hpp"
+#include "safescan/sources.hpp"
 
 int main(int argc, char** argv) {
   safescan::ensure_openmp_wait_policy(argv);
@@ -42,30 +44,45 @@ int main(int argc, char** argv) {
   const size_t per = 3ull * clf.input_size() * clf.input_size();
   if (images_per_run <= 0) images_per_run = batch * 4;
 
-  std::vector<std::filesystem::path> files;
+  std::vector<safescan::SourceItem> files;
   if (!images_dir.empty()) {
-    for (const auto& in : safescan::expand_inputs({images_dir}, std::cin)) files.push_back(in.path);
+    safescan::UnitEnumerator units({images_dir});
+    while (auto unit = units.next())
+      safescan::read_unit(*unit, [&](safescan::SourceItem&& item) {
+        if (!item.error) files.push_back(std::move(item));
+        return true;
+      });
     if (files.empty()) {
       std::cerr << "no images in " << images_dir << "\n";
       return 2;
     }
   }
+  std::optional<safescan::DetectorSet> detectors;
+  if (!files.empty()) detectors = safescan::load_detectors(safescan::parse_detector_specs(model), {});
+  safescan::EngineOptions engine_options;
+  engine_options.max_batch = static_cast<std::size_t>(batch);
+  const safescan::Policy policy = safescan::Policy::builtin();
   std::vector<float> input(per * batch);
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> uni(0.f, 1.f);
   for (auto& v : input) v = uni(rng);
 
   auto one_run = [&] {
-    for (int done = 0; done < images_per_run; done += batch) {
-      const int n = std::min(batch, images_per_run - done);
-      if (!files.empty()) {
-        safescan::parallel_for(n, rt.threads, [&](size_t i) {
-          const auto img = safescan::load_image(files[(done + i) % files.size()]);
-          clf.preprocess(img, input.data() + i * per);
-        });
-      }
-      clf.run(input.data(), n);
+    if (detectors) {
+      std::size_t scored = 0;
+      safescan::run_engine(
+          *detectors, policy, engine_options,
+          [&](safescan::Engine& engine) {
+            for (int i = 0; i < images_per_run; ++i) {
+              safescan::SourceItem item = files[static_cast<std::size_t>(i) % files.size()];
+              if (!engine.submit(std::move(item))) break;
+            }
+          },
+          [&](std::vector<safescan::EngineResult>&& results) { scored += results.size(); });
+      if (scored != static_cast<std::size_t>(images_per_run)) throw std::runtime_error("the engine lost images");
+      return;
     }
+    for (int done = 0; done < images_per_run; done += batch) clf.run(input.data(), std::min(batch, images_per_run - done));
   };
   for (int i = 0; i < warmup; ++i) one_run();
   std::vector<double> rates;

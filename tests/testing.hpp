@@ -19,6 +19,11 @@ inline std::filesystem::path shared_dir() {
   return SAFESCAN_SHARED_DIR;
 }
 
+// A path inside ../shared: shared_path("images/kodim01.png"), shared_path("fixtures/clip-tiny").
+inline std::filesystem::path shared_path(const std::filesystem::path& rel) { return shared_dir() / rel; }
+// One of the test photos in ../shared/images.
+inline std::filesystem::path shared_image(const std::string& name) { return shared_dir() / "images" / name; }
+
 inline bool have_shared(const std::filesystem::path& rel = {}) {
   std::error_code ec;
   return std::filesystem::exists(shared_dir() / rel, ec);

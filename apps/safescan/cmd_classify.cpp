@@ -1,121 +1,113 @@
-// safescan classify: NSFW scores for images, one result per input.
+// safescan classify: scores for images (or precomputed embeddings), one result per input, in
+// input order: the engine with standard output at its end.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <iomanip>
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "batches.hpp"
-#include "classify_options.hpp"
 #include "commands.hpp"
+#include "common.hpp"
 #include "output.hpp"
-#include "safescan/image.hpp"
-#include "safescan/inputs.hpp"
-#include "safescan/models.hpp"
-#include "safescan/nsfw.hpp"
+#include "safescan/engine.hpp"
+#include "safescan/error.hpp"
 #include "safescan/runtime.hpp"
+#include "safescan/sources.hpp"
 
 namespace safescan::cli {
 
 namespace {
 
-struct Result {
-  std::string path;
-  std::optional<Error> error;
-  NsfwScores scores;
-  int width = 0, height = 0;
-  ImageFormat format = ImageFormat::unknown;
+struct ClassifyCommand {
+  DetectorFlags detectors;
+  PolicyFlags policy;
+  std::string format = "auto";
+  int batch = 16;
+  std::uint64_t max_pixels = kDefaultMaxPixels;
+  std::vector<std::string> paths;
+  std::vector<std::string> embeddings;
 };
 
-nlohmann::ordered_json to_json(const Result& r, const std::string& model, float threshold) {
-  nlohmann::ordered_json j;
-  j["path"] = r.path;
-  j["model"] = model;
-  if (r.error) {
-    j["error"] = {{"code", std::string(to_string(r.error->code()))}, {"message", r.error->message()}};
-    return j;
-  }
-  nlohmann::ordered_json scores;
-  for (size_t c = 0; c < kNsfwClassNames.size(); ++c) scores[std::string(kNsfwClassNames[c])] = r.scores.probs[c];
-  j["scores"] = scores;
-  j["top"] = std::string(kNsfwClassNames[static_cast<int>(r.scores.top())]);
-  j["categories"] = {{"sexual", r.scores.sexual()}, {"suggestive", r.scores.suggestive()}};
-  j["flagged"] = r.scores.flagged(threshold);
-  j["width"] = r.width;
-  j["height"] = r.height;
-  j["format"] = std::string(to_string(r.format));
-  return j;
-}
-
-class ResultPrinter {
+// Results as JSON Lines (the schema of docs/results.md), or a table for people.
+class Printer {
  public:
-  ResultPrinter(bool table, std::string model, float threshold)
-      : table_(table), model_(std::move(model)), threshold_(threshold) {
-    if (table_) {
-      std::printf("%-40s %-8s %7s %7s %7s %7s %7s  %s\n", "path", "top", "drawing", "hentai", "neutral", "porn", "sexy",
-                  "flagged");
-    }
+  Printer(bool table, std::vector<std::string> categories) : table_(table), categories_(std::move(categories)) {
+    if (!table_) return;
+    std::printf("%-40s %-8s", "key", "decision");
+    for (const auto& c : categories_) std::printf(" %10.10s", c.c_str());
+    std::printf("  faces\n");
   }
-  void print(const Result& r) {
+  void print(const ItemResult& r) {
     if (!table_) {
-      // File names need not be UTF-8 (they are bytes on POSIX): replace invalid sequences
-      // with U+FFFD instead of letting dump() throw and abort the whole scan.
-      std::cout << to_json(r, model_, threshold_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    } else if (r.error) {
-      std::printf("%-40s ERROR %s: %s\n", r.path.c_str(), std::string(to_string(r.error->code())).c_str(),
-                  r.error->message().c_str());
+      std::cout << result_json_line(r) << "\n";
+    } else if (!r.ok) {
+      std::printf("%-40s ERROR %s: %s\n", r.key.c_str(), r.error_code.c_str(), r.error_message.c_str());
     } else {
-      const auto& p = r.scores.probs;
-      std::printf("%-40s %-8s %7.4f %7.4f %7.4f %7.4f %7.4f  %s\n", r.path.c_str(),
-                  std::string(kNsfwClassNames[static_cast<int>(r.scores.top())]).c_str(), p[0], p[1], p[2], p[3], p[4],
-                  r.scores.flagged(threshold_) ? "yes" : "no");
+      std::printf("%-40s %-8s", r.key.c_str(), std::string(to_string(r.decision)).c_str());
+      const auto summary = summarize_categories(r);
+      for (const auto& c : categories_) {
+        const auto it = std::find_if(summary.begin(), summary.end(), [&](const CategorySummary& s) { return s.category == c; });
+        if (it == summary.end()) std::printf(" %10s", "-");
+        else std::printf(" %10.4f", static_cast<double>(it->score));
+      }
+      if (r.faces) std::printf("  %zu", r.faces->size());
+      std::printf("\n");
     }
     std::cout.flush();
   }
 
  private:
   bool table_;
-  std::string model_;
-  float threshold_;
+  std::vector<std::string> categories_;
 };
 
-int run_classify(const ClassifyOptions& opt, const GlobalOptions& global) {
+int run_classify(ClassifyCommand& opt, const GlobalOptions& global) {
   setup_logging(global);
   const RuntimeInfo rt = configure_runtime(global.threads);
   if (!rt.warning.empty()) spdlog::warn("{}", rt.warning);
-  spdlog::debug("libtorch threads: {}, BLAS: {}", rt.threads, rt.blas);
 
-  const auto inputs = expand_inputs(opt.paths, std::cin);
-  if (inputs.empty()) throw Error(ErrorCode::invalid_argument, "no images found in the given paths");
+  // Arguments and inputs are checked before any model is loaded, so that mistakes fail fast.
+  std::vector<std::string> sources = opt.paths;
+  sources.insert(sources.end(), opt.embeddings.begin(), opt.embeddings.end());
+  if (sources.empty()) throw Error(ErrorCode::invalid_argument, "give image files, directories, list files, shards or .npy embeddings to classify");
+  const SourceHints hints = source_hints(sources);
+  if (hints.embeddings_only) opt.detectors.options.embeddings_dim = hints.embeddings_dim;
+  const std::string spec = opt.detectors.detectors.empty() ? default_detectors("classify", hints.embeddings_only) : opt.detectors.detectors;
+  const auto specs = parse_detector_specs(spec);
+  const Policy policy = load_policy(opt.policy);
+  UnitEnumerator units(sources);
+  std::optional<WorkUnit> unit = units.next();
+  if (!unit) throw Error(ErrorCode::invalid_argument, "no images found in the given paths");
 
   const auto t0 = std::chrono::steady_clock::now();
-  const NsfwClassifier clf = NsfwClassifier::load(opt.model);
-  spdlog::debug("loaded {} from {} ({} px input)", clf.name(), clf.path().string(), clf.input_size());
+  const DetectorSet detectors = load_detectors(specs, opt.detectors.options);
+  spdlog::debug("detectors: {}", spec);
 
   const bool table = opt.format == "table" || (opt.format == "auto" && isatty(STDOUT_FILENO));
-  ResultPrinter printer(table, clf.name(), opt.threshold);
-  DecodeOptions decode;
-  decode.max_pixels = opt.max_pixels;
-
-  std::vector<NsfwScores> scores;
-  const size_t failed = for_each_batch(
-      inputs, opt.batch, static_cast<unsigned>(rt.threads), 3ull * clf.input_size() * clf.input_size(), decode,
-      [&](const Image& img, float* out) { clf.preprocess(img, out); },
-      [&](const float* tensor, int n) { scores = clf.run(tensor, n); },
-      [&](const BatchItem& it) {
-        Result r{it.path, it.error, {}, it.width, it.height, it.format};
-        if (it.row >= 0) r.scores = scores[it.row];
-        printer.print(r);
+  Printer printer(table, detectors.categories());
+  EngineOptions eo;
+  eo.max_batch = static_cast<std::size_t>(opt.batch);
+  eo.ordered = true;
+  eo.decode.max_pixels = opt.max_pixels;
+  std::size_t total = 0, failed = 0;
+  run_engine(
+      detectors, policy, eo,
+      [&](Engine& engine) {
+        for (bool open = true; unit && open; unit = units.next())
+          read_unit(*unit, [&](SourceItem&& item) { return open = engine.submit(std::move(item)); });
+      },
+      [&](std::vector<EngineResult>&& batch) {
+        for (const auto& r : batch) {
+          ++total;
+          if (!r.result.ok) ++failed;
+          printer.print(r.result);
+        }
       });
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!global.quiet) {
-    spdlog::info("classified {} of {} inputs with {} in {:.2f} s ({:.1f} images/s){}", inputs.size() - failed,
-                 inputs.size(), clf.name(), secs, inputs.size() / secs,
-                 failed ? fmt::format(", {} failed", failed) : std::string());
+    spdlog::info("classified {} of {} inputs with {} in {:.2f} s ({:.1f} images/s){}", total - failed, total, spec, secs,
+                 total / secs, failed ? fmt::format(", {} failed", failed) : std::string());
   }
   return failed ? kExitPartial : kExitOk;
 }
@@ -123,60 +115,37 @@ int run_classify(const ClassifyOptions& opt, const GlobalOptions& global) {
 }  // namespace
 
 void add_classify(CLI::App& app, const GlobalOptions& global, int& exit_code) {
-  auto opt = std::make_shared<ClassifyOptions>();
-  CLI::App* cmd = app.add_subcommand("classify", "Score images with an NSFW classifier (one result per input)");
-  cmd->add_option("paths", opt->paths, "Image files or directories (walked recursively); - reads paths from stdin");
-  std::string models_help = "Model name or path to a TensorFlow.js model folder. Names:";
-  for (const auto& m : known_models())
-    if (m.kind == "tfjs") models_help += " " + std::string(m.name);
-  cmd->add_option("-m,--model", opt->model, models_help)->capture_default_str();
+  auto opt = std::make_shared<ClassifyCommand>();
+  CLI::App* cmd = app.add_subcommand("classify", "Score images with the chosen detectors (one result per input, in input order)");
+  cmd->add_option("paths", opt->paths,
+                  "Images, directories (walked recursively), list files, WebDataset shards, .npy embeddings; - reads paths "
+                  "from stdin");
+  add_detector_flags(cmd, opt->detectors, "nsfw-mobilenet-v2 (the CLIP heads for .npy embeddings)");
+  add_policy_flags(cmd, opt->policy);
   cmd->add_option("-f,--format", opt->format, "jsonl, table, or auto (table on a terminal, jsonl otherwise)")
       ->check(CLI::IsMember({"auto", "jsonl", "table"}))
       ->capture_default_str();
-  auto* threshold = cmd->add_option("-t,--threshold", opt->threshold,
-                  "Flag an image when sexual (porn + hentai) or suggestive (sexy) reaches this probability "
-                  "(with CLIP detectors: overrides every detector's own default threshold)")
-      ->check(CLI::Range(0.0, 1.0))
-      ->capture_default_str();
-  cmd->add_option("--detectors", opt->detectors,
-                  "With --model clip:...: comma-separated q16, laion-nsfw, laion-violence, zeroshot "
-                  "(default: every one whose model files are installed)");
-  cmd->add_option("--clip-variant", opt->clip_variant,
-                  "ViT-B-32, ViT-B-16 or ViT-L-14: which CLIP made the embeddings (default: inferred from the checkpoint)");
-  cmd->add_option("--embeddings", opt->embeddings,
-                  "Score precomputed CLIP image embeddings (N x D .npy, keys in FILE.keys.txt) instead of images")
+  cmd->add_option("--embeddings", opt->embeddings, "Precomputed CLIP image embeddings (N x D .npy, keys in FILE.keys.txt): the same as naming the file")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--prompts", opt->prompts, "Zero-shot prompt file (default: data/zeroshot_prompts.json)");
-  cmd->add_option("--vocab", opt->vocab, "CLIP vocabulary for the zero-shot prompts (default: the installed clip-vocab)");
-  cmd->add_option("--precision", opt->precision, "CLIP precision: fp32, bf16 or int8")
-      ->check(CLI::IsMember({"fp32", "bf16", "int8"}))
-      ->capture_default_str();
   cmd->add_option("-b,--batch", opt->batch, "Images per inference batch")->check(CLI::Range(1, 1024))->capture_default_str();
   cmd->add_option("--max-pixels", opt->max_pixels, "Refuse images with more pixels than this (checked from the header)")
       ->capture_default_str();
   cmd->footer(
-      "Output (--format jsonl), one JSON object per line, in input order:\n"
-      "  {\"path\", \"model\", \"scores\": {drawing, hentai, neutral, porn, sexy}, \"top\",\n"
-      "   \"categories\": {\"sexual\": porn + hentai, \"suggestive\": sexy}, \"flagged\", \"width\", \"height\", \"format\"}\n"
-      "  or {\"path\", \"model\", \"error\": {\"code\", \"message\"}} for an input that failed.\n"
+      "Output (--format jsonl), one JSON object per input, in input order (docs/results.md):\n"
+      "  {\"key\", \"source\", \"path\", \"member\", \"status\", \"bytes\", \"sha256\", \"width\", \"height\", \"format\",\n"
+      "   \"scores\": {detector: {output: score}}, \"categories\": {category: score}, \"likelihood\": {category: LEVEL},\n"
+      "   \"decision\": allow|review|block, \"flagged\", [\"faces\", \"face_count\"], [\"error\": {\"code\", \"message\"}]}\n"
+      "the same row as `safescan export DB --format jsonl` after a scan.\n"
       "Exit status: 0 all classified, 3 some inputs failed, 2 usage error, 1 could not run (e.g. model missing).\n\n"
       "Examples:\n"
       "  safescan classify photo.jpg\n"
-      "  safescan classify --model nsfw-inception-v3 --format table ~/Pictures\n"
+      "  safescan classify --detectors nsfw-inception-v3 --format table ~/Pictures\n"
       "  find data -name '*.webp' | safescan classify --threshold 0.7 - > scores.jsonl\n"
-      "  safescan classify --model clip:clip-vit-b-32 --detectors q16,laion-nsfw,zeroshot photos/\n"
-      "  safescan classify --model clip:ViT-L-14.pt --embeddings embeddings.npy --detectors q16\n\n"
-      "With CLIP detectors each line has \"scores\": {detector: {category: score}}, \"flags\": {detector: bool}\n"
-      "and \"flagged\" (any detector). docs/detectors.md describes each detector and its threshold.");
-  cmd->callback([opt, threshold, &global, &exit_code] {
-    opt->threshold_set = threshold->count() > 0;
-    if (is_clip_request(*opt)) {
-      exit_code = run_classify_clip(*opt, global);
-      return;
-    }
-    if (opt->paths.empty()) throw Error(ErrorCode::invalid_argument, "give image files or directories to classify");
-    exit_code = run_classify(*opt, global);
-  });
+      "  safescan classify --detectors 'cascade(nsfw-mobilenet-v2,nsfw-mobilenet-v2-mid)' photos/\n"
+      "  safescan classify --detectors 'ensemble(nsfw-mobilenet-v2,nsfw-inception-v3),faces' 'shards/{000..009}.tar'\n"
+      "  safescan classify --clip-model clip-vit-b-32 --detectors q16,laion-nsfw,zeroshot photos/\n"
+      "  safescan classify --clip-variant ViT-B-32 --detectors q16 embeddings.npy");
+  cmd->callback([opt, &global, &exit_code] { exit_code = run_classify(*opt, global); });
 }
 
 }  // namespace safescan::cli

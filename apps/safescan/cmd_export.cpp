@@ -6,8 +6,10 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "common.hpp"
 #include "output.hpp"
 #include "safescan/error.hpp"
+#include "safescan/policy.hpp"
 #include "safescan/store.hpp"
 
 namespace safescan::cli {
@@ -18,6 +20,7 @@ struct ExportCommand {
   std::string db, format, out;
   std::string detector, category;
   std::optional<float> min_score;
+  PolicyFlags policy;
 };
 
 int run_export(const ExportCommand& opt, const GlobalOptions& global) {
@@ -30,6 +33,11 @@ int run_export(const ExportCommand& opt, const GlobalOptions& global) {
   if (!opt.detector.empty()) eo.detector = opt.detector;
   if (!opt.category.empty()) eo.category = opt.category;
   eo.min_score = opt.min_score;
+  std::optional<Policy> policy;
+  if (!opt.policy.policy.empty() || opt.policy.threshold) {
+    policy = load_policy(opt.policy);
+    eo.policy = &*policy;
+  }
   if (opt.out.empty() || opt.out == "-") {
     export_results(store, format, eo, std::cout);
     std::cout.flush();
@@ -76,11 +84,14 @@ void add_export(CLI::App& app, const GlobalOptions& global, int& exit_code) {
   cmd->add_option("--min-score", opt->min_score, "Flagged when a selected score is at least this (instead of the scan's decisions)")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("-o,--out", opt->out, "Write to this file instead of standard output");
+  add_policy_flags(cmd, opt->policy);
   cmd->footer(
-      "Flagged: by the detectors' decisions at scan time, or by --min-score; a reviewer's decision\n"
-      "(remove / keep) overrides both in the removal list.\n\nExamples:\n"
+      "Flagged: by the policy's decisions at scan time (or again with --policy / --threshold from the stored\n"
+      "category scores), or by --min-score; a reviewer's decision (remove / keep) overrides both in the removal\n"
+      "list. --format jsonl writes the rows of `safescan classify` (docs/results.md).\n\nExamples:\n"
       "  safescan export scan.db --format jsonl > results.jsonl\n"
-      "  safescan export scan.db --format removal-list --detector nsfw-mobilenet-v2 --category sexual --min-score 0.8\n"
+      "  safescan export scan.db --format removal-list --detector nsfw-mobilenet-v2 --category Sexual --min-score 0.8\n"
+      "  safescan export scan.db --format removal-list --policy strict.toml\n"
       "  safescan export scan.db --format q16 -o inappropriate_images.csv");
   cmd->callback([opt, &global, &exit_code] { exit_code = run_export(*opt, global); });
 }

@@ -3,9 +3,9 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
-#include <sstream>
 
 #include "commands.hpp"
+#include "common.hpp"
 #include "output.hpp"
 #include "safescan/error.hpp"
 #include "safescan/scan.hpp"
@@ -17,21 +17,11 @@ namespace {
 struct ScanOptions {
   ScanConfig config;
   std::string db;
-  std::string detectors;
+  DetectorFlags detectors;
+  PolicyFlags policy;
   std::uint64_t max_pixels = kDefaultMaxPixels;
   bool no_progress = false;
 };
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 std::string joined_command(int argc, char** argv) {
   std::string s;
@@ -43,7 +33,11 @@ int run_scan_command(ScanOptions& opt, const GlobalOptions& global, const std::s
   setup_logging(global);
   ScanConfig cfg = opt.config;
   cfg.db = opt.db;
-  cfg.detectors = split_commas(opt.detectors);
+  cfg.detectors = opt.detectors.detectors;
+  cfg.detector_options = opt.detectors.options;
+  cfg.policy = opt.policy.policy;
+  cfg.threshold = opt.policy.threshold;
+  if (!cfg.detectors.empty()) parse_detector_specs(cfg.detectors);  // a mistake is a usage error before anything starts
   cfg.decode.max_pixels = opt.max_pixels;
   cfg.progress = !opt.no_progress && !global.quiet;
   cfg.command_line = command;
@@ -79,26 +73,13 @@ void add_scan(CLI::App& app, const GlobalOptions& global, int& exit_code, int ar
                   "Directories, list files (- for stdin), WebDataset shards (data/{00000..00099}.tar), embeddings (.npy)")
       ->required();
   cmd->add_option("--db", opt->db, "Results database (created, or resumed when it exists)")->required();
-  cmd->add_option("-d,--detectors", opt->detectors,
-                  "Comma-separated: nsfw, nsfw-mobilenet-v2, nsfw-mobilenet-v2-mid, nsfw-inception-v3, faces, faces-yunet, "
-                  "faces-hog, q16, laion-nsfw, laion-violence, zeroshot, clip (default: nsfw-mobilenet-v2,faces, plus the CLIP "
-                  "detectors when a CLIP model is installed)");
+  add_detector_flags(cmd, opt->detectors,
+                     "nsfw-mobilenet-v2,faces, plus the CLIP heads when a CLIP model is installed (only those for .npy sources)");
+  add_policy_flags(cmd, opt->policy);
   cmd->add_option("-b,--batch", opt->config.batch, "Images per inference batch")->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->add_option("-j,--threads", opt->config.threads, "Decode workers (default: one per core)")->check(CLI::Range(0, 1024));
   cmd->add_option("--model-threads", opt->config.model_threads, "Threads for the models (default: one per core)")
       ->check(CLI::Range(0, 1024));
-  cmd->add_option("--clip-model", opt->config.clip_model, "CLIP checkpoint or installed name (default: the first installed)");
-  cmd->add_option("--clip-variant", opt->config.clip_variant, "ViT-B-32, ViT-B-16 or ViT-L-14 when it cannot be inferred");
-  cmd->add_option("--precision", opt->config.clip_precision, "CLIP precision: fp32, bf16, int8")
-      ->check(CLI::IsMember({"fp32", "bf16", "int8"}))
-      ->capture_default_str();
-  cmd->add_option("--prompts", opt->config.zeroshot_prompts, "Zero-shot prompt file (default: data/zeroshot_prompts.json)");
-  cmd->add_option("--vocab", opt->config.vocab, "CLIP vocabulary (default: the installed clip-vocab)");
-  cmd->add_option("--threshold", opt->config.threshold, "Override every detector's decision threshold")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--face-model", opt->config.face_model, "YuNet .onnx for the faces detector (default: the installed yunet)");
-  cmd->add_option("--face-max-side", opt->config.face_max_side, "Longest side faces are searched at")
-      ->check(CLI::Range(64, 8192))
-      ->capture_default_str();
   cmd->add_option("--max-pixels", opt->max_pixels, "Refuse images with more pixels than this")->capture_default_str();
   cmd->add_option("--files-per-unit", opt->config.source_options.files_per_unit, "Files per work unit (MPI sharing, resume)")
       ->check(CLI::Range(1, 1 << 20))
@@ -111,6 +92,7 @@ void add_scan(CLI::App& app, const GlobalOptions& global, int& exit_code, int ar
       "Exit status: 0 every item scored, 3 some items failed, 2 usage error, 1 could not run.\n\nExamples:\n"
       "  safescan scan photos/ --db photos.db\n"
       "  safescan scan 'shards/{00000..00099}.tar' --db laion.db --detectors nsfw,faces\n"
+      "  safescan scan photos/ --db photos.db --detectors 'cascade(nsfw-mobilenet-v2,nsfw-mobilenet-v2-mid),faces'\n"
       "  find /data -name '*.jpg' | safescan scan - --db data.db\n"
       "  mpirun -n 8 safescan scan 'shards/{00000..00999}.tar' --db big.db   # parts merged at the end\n"
       "  safescan export photos.db --format removal-list > remove.txt");

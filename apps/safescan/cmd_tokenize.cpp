@@ -2,7 +2,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "clip_common.hpp"
+#include "common.hpp"
+#include "safescan/clip.hpp"
 #include "commands.hpp"
 #include "output.hpp"
 #include "safescan/error.hpp"

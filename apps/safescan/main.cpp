@@ -1,6 +1,7 @@
 // safescan: find unsafe and offensive images. A thin front over libsafescan.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "commands.hpp"
@@ -41,6 +42,24 @@ int main(int argc, char** argv) {
   add_tokenize(app, global, exit_code);
   add_embed(app, global, exit_code);
   add_version(app, global, exit_code);
+
+  // A first word that is no command is a typo: say so, rather than CLI11's "a subcommand is required".
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--threads") {  // the one global option that takes a value
+      ++i;
+      continue;
+    }
+    if (word.empty() || word[0] == '-') continue;
+    const auto subs = app.get_subcommands({});
+    if (std::none_of(subs.begin(), subs.end(), [&](const CLI::App* sub) { return sub->check_name(word); })) {
+      std::string names;
+      for (const CLI::App* sub : subs) names += (names.empty() ? "" : ", ") + sub->get_name();
+      std::cerr << "safescan: error: unknown command '" << word << "' (commands: " << names << ")\n";
+      return kExitUsage;
+    }
+    break;
+  }
 
   try {
     app.parse(argc, argv);

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,20 @@ enum class ClipPrecision { fp32, bf16, int8 };
 // CLIP's image normalisation constants.
 inline constexpr float kClipMean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
 inline constexpr float kClipStd[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+
+std::string_view to_string(ClipPrecision precision) noexcept;  // "fp32", "bf16", "int8"
+// Throws Error(invalid_argument) for another name.
+ClipPrecision parse_precision(std::string_view name);
+
+// --- Finding CLIP's files in the model store (src/modelstore/clip_files.cpp) --------------
+
+// A checkpoint path, or an installed model name (e.g. clip-vit-b-32) resolved in the models
+// directory. Throws Error(model_missing) with a hint (`safescan models pull NAME`).
+std::filesystem::path resolve_clip_checkpoint(const std::string& name_or_path);
+// `vocab_option` when given, else the installed clip-vocab model.
+std::filesystem::path resolve_clip_vocab(const std::string& vocab_option);
+// The first installed of clip-vit-b-32, clip-vit-b-16, clip-vit-l-14 (nullopt: none).
+std::optional<std::string> first_installed_clip();
 
 class ClipModel {
  public:

@@ -72,6 +72,12 @@ struct ImageInfo {
 // Recognises the format from the leading bytes (magic numbers). unknown when none match.
 ImageFormat sniff_format(std::span<const std::uint8_t> data) noexcept;
 
+// The file-name extensions of each container, lower case with the dot, the usual one first
+// (".jpg", ".jpeg", ".jpe", ".jfif"): the one list of image extensions (src/image/sniff.cpp).
+const std::vector<std::string_view>& extensions_of(ImageFormat format);
+// Whether a name ends with one of them, in any case ("a.JPG", "x/y.tiff"; a bare "jpg" too).
+bool has_image_extension(std::string_view name);
+
 // Reads the header only. Throws Error (not_an_image, corrupt, unsupported, empty).
 ImageInfo probe_image(std::span<const std::uint8_t> data);
 

@@ -6,10 +6,9 @@
 //   cfg.db = "scan.db";
 //   safescan::ScanStats s = safescan::scan(cfg);     // MPI-aware: see scan() below
 //
-// Stages, joined by bounded queues (docs/ARCHITECTURE.md): one reader thread (work units,
-// tar members, resume filter) -> decode workers (read, hash, decode at reduced size,
-// preprocess for every backbone, faces) -> inference on batches (each backbone once per
-// image, every detector sharing its output) -> one writer thread (one transaction per batch).
+// The scan is the engine (engine.hpp) with the store at its ends: a reader thread submits the
+// work units' items (skipping those a resumed scan already has), and the sink writes each
+// batch in one transaction and marks the units whose items are all stored.
 #pragma once
 
 #include <atomic>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "safescan/image.hpp"
+#include "safescan/registry.hpp"
 #include "safescan/sources.hpp"
 
 namespace safescan {
@@ -29,24 +29,17 @@ namespace safescan {
 struct ScanConfig {
   std::vector<std::string> sources;  // SOURCE arguments (sources.hpp)
   std::filesystem::path db;          // results store
-  // Detector names (docs/scan.md): nsfw (= nsfw-mobilenet-v2), nsfw-mobilenet-v2,
-  // nsfw-mobilenet-v2-mid, nsfw-inception-v3, faces (= YuNet when installed, else HOG),
-  // faces-yunet, faces-hog, q16, laion-nsfw, laion-violence, zeroshot, clip (= every CLIP
-  // detector whose files are installed). Empty: the default set (nsfw-mobilenet-v2, faces,
-  // and the CLIP detectors when a CLIP model is installed).
-  std::vector<std::string> detectors;
+  // --detectors (detector.hpp's syntax, registry.hpp's names). Empty: default_detectors("scan"):
+  // nsfw-mobilenet-v2 and faces, plus the CLIP heads when a CLIP model is installed (the CLIP
+  // heads alone when every source is a .npy of embeddings).
+  std::string detectors;
+  DetectorOptions detector_options;  // CLIP model, precision, variant, prompts, vocab, faces
+  std::string policy;                // policy file (empty: the built-in policy)
+  std::optional<float> threshold;    // --threshold: every block threshold
   int batch = 32;
   int threads = 0;        // decode workers (0: one per core)
   int model_threads = 0;  // libtorch threads (0: one per core)
-  std::string clip_model;          // CLIP name or checkpoint; empty: the first installed
-  std::string clip_precision = "fp32";
-  std::string clip_variant;        // ViT-B-32 / ViT-B-16 / ViT-L-14 when not inferable (512-wide .npy)
-  std::string zeroshot_prompts;    // empty: data/zeroshot_prompts.json
-  std::string vocab;               // empty: the installed clip-vocab
-  std::optional<float> threshold;  // overrides every detector's default threshold
-  std::string face_model;          // YuNet .onnx (empty: the installed "yunet")
-  int face_max_side = 640;
-  DecodeOptions decode;            // min_side_hint is set by the engine
+  DecodeOptions decode;            // min_side_hint is set from the detectors
   SourceOptions source_options;
   std::string command_line;        // recorded in the runs table
   int progress_interval_ms = 0;    // 0: bar on a terminal every 250 ms, else a log line every 5 s

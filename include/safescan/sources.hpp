@@ -81,6 +81,13 @@ struct SourceOptions {
 // Throws Error(invalid_argument) for a malformed brace expression.
 std::vector<std::string> expand_braces(std::string_view pattern);
 
+// What the arguments hold, known before any item is read (for choosing default detectors).
+struct SourceHints {
+  bool embeddings_only = false;  // every argument is a .npy of embeddings
+  int embeddings_dim = 0;        // the width of the first .npy (from its header; 0: none or unreadable)
+};
+SourceHints source_hints(const std::vector<std::string>& args);
+
 // Streams work units from the arguments, in argument order, without holding more than one
 // directory listing per open directory level in memory (a walk of millions of files stays
 // small). Not thread-safe: call from one thread.

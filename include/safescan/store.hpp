@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "safescan/error.hpp"
+#include "safescan/result.hpp"
 
 namespace safescan {
 
@@ -34,36 +35,6 @@ struct RunInfo {
   std::string models_json;  // [{"name":..., "file":..., "sha256":...}, ...]
   std::string host;         // hostname
   int rank = 0, ranks = 1;  // MPI rank and world size (0 / 1 without MPI)
-};
-
-struct ScoreRecord {
-  std::string detector;  // "nsfw-mobilenet-v2", "q16", "zeroshot" ...
-  std::string category;  // "porn", "inappropriate", "violence" ...
-  float score = 0;
-  bool flagged = false;  // the detector's decision for this category at scan time
-};
-
-struct FaceRecord {
-  float x = 0, y = 0, width = 0, height = 0;  // in the pixels of the full-size, upright image
-  float confidence = 0;
-};
-
-struct ItemRecord {
-  std::string key, source, path, member;
-  std::int64_t bytes = -1;  // size of the encoded file / member (-1 when unknown)
-  int width = 0, height = 0;
-  std::string format;     // "jpeg", "png" ... ("" when unknown)
-  std::string sha256;     // hex digest of the encoded bytes ("" when not read)
-  std::string meta_json;  // WebDataset sibling metadata ("" when none)
-  bool ok = true;
-  std::string error_code;     // ErrorCode name when !ok ("corrupt", "unreadable" ...)
-  std::string error_message;  // Error::what(), with the path
-  std::vector<ScoreRecord> scores;
-  std::optional<std::vector<FaceRecord>> faces;  // set when a face detector ran (empty: none found)
-  std::string face_detector;                     // which one ("yunet", "hog")
-  // Filled when read (for_each_item), ignored by write_batch:
-  std::int64_t id = 0;    // the row id in the items table (id order = write order)
-  std::string decision;   // the latest review decision: "keep", "remove", "skip" ("" when none)
 };
 
 struct RunRecord {
@@ -97,7 +68,7 @@ class ResultStore {
   // Writes items with their scores and faces in ONE transaction. An item whose (path, member)
   // is already present is left unchanged (with its scores): writing a batch twice is a no-op.
   // Returns how many items were new.
-  std::size_t write_batch(std::int64_t run, const std::vector<ItemRecord>& items);
+  std::size_t write_batch(std::int64_t run, const std::vector<ItemResult>& items);
 
   // Whether (path, member) is already stored (any status).
   bool contains(std::string_view path, std::string_view member) const;
@@ -118,7 +89,7 @@ class ResultStore {
 
   // Visits items in id order with their scores, faces and latest review decision. Streams:
   // one item in memory at a time.
-  void for_each_item(const std::function<void(const ItemRecord&)>& visit) const;
+  void for_each_item(const std::function<void(const ItemResult&)>& visit) const;
 
   // The distinct (detector, category) pairs of the scores table, sorted by detector then
   // category (kept in a small table by write_batch and merge_stores: cheap on large stores).
@@ -139,19 +110,22 @@ std::size_t merge_stores(const std::filesystem::path& dest, const std::vector<st
 
 enum class ExportFormat { csv, jsonl, q16, removal_list };
 
+class Policy;
+
 struct ExportOptions {
   std::optional<std::string> detector;  // only this detector's scores decide "flagged"
-  std::optional<std::string> category;  // only this category
+  std::optional<std::string> category;  // only this category (a category name, or a raw output like "porn")
   // When set, an item is flagged when a (selected) score >= min_score; otherwise when a
-  // (selected) score row was flagged by its detector at scan time.
+  // (selected) category was not allowed by the policy (or a raw score counted towards one).
   std::optional<float> min_score;
+  // Decide again with this policy from the stored category scores (nullptr: the scan's decisions).
+  const Policy* policy = nullptr;
 };
 
 // csv: one row per item: key,source,path,member,status,error,width,height,faces, then one
 //      column per detector/category seen ("nsfw-mobilenet-v2/porn" ...), RFC 4180 quoting.
-// jsonl: one object per item: key, source, path, member, status ("ok"/"error"), error (when
-//      failed), error_code, width, height, format, bytes, sha256, flagged, scores
-//      {detector: {category: score}}, faces [{x,y,w,h,confidence}] when detected, meta.
+// jsonl: one object per item, the row `safescan classify` prints (result.hpp, docs/results.md);
+//      the selection options do not change it.
 // q16: Q16's inappropriate_images.csv layout, flagged items only: label,class_idx,score,filename
 // removal_list: the key of each flagged item (the path for files), one per line.
 void export_results(const ResultStore& store, ExportFormat format, const ExportOptions& options, std::ostream& out);

@@ -33,7 +33,7 @@ void make_out_dir(const BlurJobOptions& job) {
     throw Error(ErrorCode::unreadable, "cannot create the output directory: " + ec.message(), job.out_dir.string());
 }
 
-bool is_embedding_row(const ItemRecord& it) {
+bool is_embedding_row(const ItemResult& it) {
   if (it.member.empty()) return false;
   std::string ext = fs::path(it.path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -42,7 +42,7 @@ bool is_embedding_row(const ItemRecord& it) {
 
 // The absolute directory the scan walked to find a file item, when it came from a walk:
 // key = source / relative part, path = absolute key.
-std::optional<fs::path> walked_root(const ItemRecord& it) {
+std::optional<fs::path> walked_root(const ItemResult& it) {
   if (it.source.empty() || it.source == "-" || it.key == it.source) return std::nullopt;
   const fs::path rel = fs::path(it.key).lexically_relative(fs::path(it.source));
   if (rel.empty() || rel == "." || *rel.begin() == "..") return std::nullopt;
@@ -51,9 +51,9 @@ std::optional<fs::path> walked_root(const ItemRecord& it) {
   return root;
 }
 
-bool is_flagged(const ItemRecord& it, const BlurJobOptions& job) {
+bool is_flagged(const ItemResult& it, const BlurJobOptions& job) {
   if (!it.ok) return false;
-  if (it.decision == "remove") return true;
+  if (it.review == "remove") return true;
   for (const ScoreRecord& s : it.scores) {
     if (job.detector && s.detector != *job.detector) continue;
     if (job.category && s.category != *job.category) continue;
@@ -62,7 +62,7 @@ bool is_flagged(const ItemRecord& it, const BlurJobOptions& job) {
   return false;
 }
 
-ItemPlan plan_for(const ItemRecord& it, const BlurJobOptions& job) {
+ItemPlan plan_for(const ItemResult& it, const BlurJobOptions& job) {
   ItemPlan plan;
   plan.sha256 = it.sha256;
   if (!it.ok) {
@@ -123,7 +123,7 @@ BlurSummary blur_store(const ResultStore& store, const BlurJobOptions& job, cons
   check_job(job);
   OutputGuard guard(job.out_dir);
   std::size_t ok_items = 0, with_faces = 0;
-  store.for_each_item([&](const ItemRecord& it) {
+  store.for_each_item([&](const ItemResult& it) {
     if (is_embedding_row(it) || it.path.empty()) return;
     guard.add_parent(fs::path(it.path).parent_path());
     if (it.member.empty())
@@ -141,7 +141,7 @@ BlurSummary blur_store(const ResultStore& store, const BlurJobOptions& job, cons
   Reporter reporter(sink);
   Runner runner(job, guard, reporter);
   std::map<std::string, ShardJob> shards;
-  store.for_each_item([&](const ItemRecord& it) {
+  store.for_each_item([&](const ItemResult& it) {
     if (is_embedding_row(it)) return;
     if (it.member.empty()) return runner.add_file(FileJob{it.key, it.path, plan_for(it, job)});
     ShardJob& s = shards[it.path];

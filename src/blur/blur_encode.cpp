@@ -16,26 +16,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// Extensions (lower case, with the dot) a container may be named with; the first is the one given.
-std::vector<std::string> extensions_of(ImageFormat f) {
-  switch (f) {
-    case ImageFormat::jpeg:
-      return {".jpg", ".jpeg", ".jpe", ".jfif"};
-    case ImageFormat::png:
-      return {".png"};
-    case ImageFormat::webp:
-      return {".webp"};
-    case ImageFormat::bmp:
-      return {".bmp"};
-    case ImageFormat::tiff:
-      return {".tif", ".tiff"};
-    case ImageFormat::gif:
-      return {".gif"};
-    default:
-      return {};
-  }
-}
-
 }  // namespace
 
 ImageFormat output_container(ImageFormat source, OutputFormat format) {
@@ -60,7 +40,7 @@ std::string output_name(std::string_view name, ImageFormat original, ImageFormat
   if (container == original && !allowed.empty()) return std::string(name);  // same container: same name
   if (std::find(allowed.begin(), allowed.end(), ext) != allowed.end()) return std::string(name);
   const std::string stem(has_ext ? name.substr(0, dot) : name);
-  return stem + (allowed.empty() ? ".png" : allowed.front());
+  return stem + (allowed.empty() ? std::string(".png") : std::string(allowed.front()));
 }
 
 std::filesystem::path output_relative_path(std::string_view key) {

@@ -205,7 +205,7 @@ void run_shard(const ShardJob& s, Context& ctx) {
   const std::string tmp = temp_name(out);
   std::set<std::string> seen;
   detail::TarRewriteHooks hooks;
-  hooks.wants = [](const std::string& name) { return detail::has_image_extension(name); };
+  hooks.wants = [](const std::string& name) { return has_image_extension(name); };
   hooks.edit = [&](const std::string& name, const std::vector<std::uint8_t>& bytes) {
     using Edit = detail::TarMemberEdit;
     const std::string key = s.source + ":" + name;

@@ -2,6 +2,7 @@
 // removal list. Streams through ResultStore::for_each_item (one item in memory at a time).
 // docs/results-store.md has the formats and the flag rule.
 #include <algorithm>
+#include <functional>
 #include <charconv>
 #include <cstdio>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "safescan/policy.hpp"
 #include "safescan/store.hpp"
 
 namespace safescan {
@@ -21,33 +23,62 @@ struct Verdict {
   float score = 0;  // the highest of the scores that flagged the item
 };
 
-bool selected(const ScoreRecord& s, const ExportOptions& options) {
-  return (!options.detector || s.detector == *options.detector) && (!options.category || s.category == *options.category);
+bool selected(const std::string& detector, const std::string& name, const ExportOptions& options) {
+  if (options.detector && detector != *options.detector) return false;
+  if (!options.category) return true;
+  if (name == *options.category) return true;
+  const auto a = canonical_category(name), b = canonical_category(*options.category);
+  return a && b && *a == *b;
 }
 
-// Error items are never flagged; otherwise a selected score flags the item when it is
-// >= min_score (when given) or when its detector flagged it at scan time.
-Verdict judge(const ItemRecord& item, const ExportOptions& options) {
+// Error items are never flagged. Without a selection, the item's decision (the policy's at
+// scan time, or --policy's now) decides; with --detector / --category, the selected
+// categories' decisions and the raw scores counting towards them; with --min-score, a
+// selected category or raw score >= min_score.
+Verdict judge(const ItemResult& item, const ExportOptions& options) {
   Verdict v;
   if (!item.ok) return v;
-  for (const ScoreRecord& s : item.scores) {
-    if (!selected(s, options)) continue;
-    bool flags = options.min_score ? s.score >= *options.min_score : s.flagged;
-    if (flags && (!v.flagged || s.score > v.score)) v.score = s.score;
+  auto consider = [&](bool flags, float score) {
+    if (flags && (!v.flagged || score > v.score)) v.score = score;
     v.flagged = v.flagged || flags;
+  };
+  const bool selecting = options.detector || options.category || options.min_score;
+  for (const CategoryRecord& c : item.categories) {
+    if (!selected(c.detector, c.category, options)) continue;
+    consider(options.min_score ? c.score >= *options.min_score : c.decision != Decision::allow, c.score);
   }
+  for (const ScoreRecord& s : item.scores) {
+    if (!selected(s.detector, s.category, options)) continue;
+    consider(options.min_score ? s.score >= *options.min_score : s.flagged, s.score);
+  }
+  if (!selecting) v.flagged = item.flagged();
   return v;
 }
 
 // A review decision overrides the detectors for the removal list: "remove" puts the item on
 // it, "keep" takes it off, "skip" (or none) leaves the detectors' verdict.
-bool to_remove(const ItemRecord& item, const Verdict& v) {
-  if (item.decision == "remove") return true;
-  if (item.decision == "keep") return false;
+bool to_remove(const ItemResult& item, const Verdict& v) {
+  if (item.review == "remove") return true;
+  if (item.review == "keep") return false;
   return v.flagged;
 }
 
-const std::string& key_of(const ItemRecord& item) { return item.key.empty() ? item.path : item.key; }
+// Each item as the export sees it: with --policy, decided again from its category scores.
+void each_item(const ResultStore& store, const ExportOptions& options, const std::function<void(const ItemResult&)>& visit) {
+  if (!options.policy) {
+    store.for_each_item(visit);
+    return;
+  }
+  store.for_each_item([&](const ItemResult& stored) {
+    ItemResult item = stored;
+    options.policy->apply(item);
+    // The scan's flags on raw scores were the old policy's: now the categories decide alone.
+    for (ScoreRecord& s : item.scores) s.flagged = false;
+    visit(item);
+  });
+}
+
+const std::string& key_of(const ItemResult& item) { return item.key.empty() ? item.path : item.key; }
 
 // Shortest decimal text that reads back as the same float ("0.9", not "0.899999976").
 std::string float_text(float value) {
@@ -56,7 +87,6 @@ std::string float_text(float value) {
   return ec == std::errc() ? std::string(buf, end) : std::to_string(value);
 }
 
-double tidy(float value) { return std::stod(float_text(value)); }
 
 // RFC 4180: fields with a comma, a quote or a line break are quoted, quotes doubled.
 void csv_field(std::ostream& out, std::string_view field) {
@@ -81,7 +111,7 @@ void export_csv(const ResultStore& store, const ExportOptions& options, std::ost
   }
   out << '\n';
   std::vector<const ScoreRecord*> row(columns.size());
-  store.for_each_item([&](const ItemRecord& item) {
+  each_item(store, options, [&](const ItemResult& item) {
     for (std::string_view field : {std::string_view(item.key), std::string_view(item.source), std::string_view(item.path),
                                    std::string_view(item.member)}) {
       csv_field(out, field);
@@ -111,48 +141,10 @@ void export_csv(const ResultStore& store, const ExportOptions& options, std::ost
   });
 }
 
-nlohmann::ordered_json or_null(std::string_view text) {
-  return text.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(std::string(text));
-}
-
+// The same row as `safescan classify --format jsonl` (result.hpp); --detector, --category
+// and --min-score select what flags an item in the other formats, not these rows.
 void export_jsonl(const ResultStore& store, const ExportOptions& options, std::ostream& out) {
-  using json = nlohmann::ordered_json;
-  store.for_each_item([&](const ItemRecord& item) {
-    json j;
-    j["key"] = item.key;
-    j["source"] = item.source;
-    j["path"] = item.path;
-    j["member"] = item.member;
-    j["status"] = item.ok ? "ok" : "error";
-    if (!item.ok) {
-      j["error"] = item.error_message;
-      j["error_code"] = item.error_code;
-    }
-    j["width"] = item.width > 0 ? json(item.width) : json();
-    j["height"] = item.height > 0 ? json(item.height) : json();
-    j["format"] = or_null(item.format);
-    j["bytes"] = item.bytes >= 0 ? json(item.bytes) : json();
-    j["sha256"] = or_null(item.sha256);
-    j["flagged"] = judge(item, options).flagged;
-    if (!item.decision.empty()) j["decision"] = item.decision;
-    json scores = json::object();
-    for (const ScoreRecord& s : item.scores) scores[s.detector][s.category] = tidy(s.score);
-    j["scores"] = std::move(scores);
-    if (item.faces) {
-      json faces = json::array();
-      for (const FaceRecord& f : *item.faces)
-        faces.push_back({{"x", tidy(f.x)}, {"y", tidy(f.y)}, {"w", tidy(f.width)}, {"h", tidy(f.height)},
-                         {"confidence", tidy(f.confidence)}});
-      j["faces"] = std::move(faces);
-      j["face_detector"] = or_null(item.face_detector);
-    }
-    j["face_count"] = item.faces ? json(item.faces->size()) : json();
-    if (!item.meta_json.empty()) {
-      json meta = json::parse(item.meta_json, nullptr, /*allow_exceptions=*/false);
-      j["meta"] = meta.is_discarded() ? json(item.meta_json) : std::move(meta);
-    }
-    out << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
-  });
+  each_item(store, options, [&](const ItemResult& item) { out << result_json_line(item) << '\n'; });
 }
 
 // Q16 (ml-research/Q16, main/paper_experiments/experiments.py, run_model_imagefolder) writes
@@ -162,7 +154,7 @@ void export_jsonl(const ResultStore& store, const ExportOptions& options, std::o
 // 'inappropriate']), score its softmax probability with two decimals. Q16 writes the image's
 // base name; we write the key (the path as enumerated for files), which stays unique.
 void export_q16(const ResultStore& store, const ExportOptions& options, std::ostream& out) {
-  store.for_each_item([&](const ItemRecord& item) {
+  each_item(store, options, [&](const ItemResult& item) {
     Verdict v = judge(item, options);
     if (!v.flagged) return;
     char score[32];
@@ -174,7 +166,7 @@ void export_q16(const ResultStore& store, const ExportOptions& options, std::ost
 }
 
 void export_removal_list(const ResultStore& store, const ExportOptions& options, std::ostream& out) {
-  store.for_each_item([&](const ItemRecord& item) {
+  each_item(store, options, [&](const ItemResult& item) {
     if (to_remove(item, judge(item, options))) out << key_of(item) << '\n';
   });
 }

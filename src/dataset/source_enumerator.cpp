@@ -3,6 +3,10 @@
 // Memory stays bounded: a directory walk holds one sorted listing (names and types only) per
 // open directory level, a list file is read line by line, shard patterns are expanded one
 // argument at a time and an .npy is cut into slices from its header alone.
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <span>
 #include <atomic>
 #include <algorithm>
 #include <cctype>
@@ -11,7 +15,8 @@
 #include <spdlog/spdlog.h>
 
 #include "dataset/source_readers.hpp"
-#include "safescan/inputs.hpp"
+#include "io/tensor_file.hpp"
+#include "safescan/image.hpp"
 #include "safescan/sources.hpp"
 
 namespace safescan {
@@ -21,6 +26,26 @@ namespace fs = std::filesystem;
 namespace {
 
 enum class ArgKind { stdin_list, directory, tar, npy, list, file };
+
+// What a regular file (or a symlink to one) holds, judged by its name or, when the name says
+// nothing, by its first bytes. An error when it cannot be opened (permission denied...).
+struct Probe {
+  bool image = false;
+  std::optional<Error> error;
+};
+
+Probe probe_file(const fs::path& path) {
+  if (has_image_extension(path.filename().string())) return {true, std::nullopt};
+  // Only regular files are sniffed: opening a FIFO waits for a writer (the walk would hang)
+  // and a device may never end.
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return {};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {false, Error(ErrorCode::unreadable, std::string("cannot read: ") + std::strerror(errno), path.string())};
+  std::array<std::uint8_t, 32> head{};
+  in.read(reinterpret_cast<char*>(head.data()), head.size());
+  return {sniff_format(std::span(head.data(), static_cast<std::size_t>(in.gcount()))) != ImageFormat::unknown, std::nullopt};
+}
 
 bool ends_with_nocase(std::string_view s, std::string_view suffix) {
   if (s.size() < suffix.size()) return false;
@@ -40,7 +65,7 @@ ArgKind classify(const std::string& arg) {
   if (is_tar_name(arg)) return ArgKind::tar;
   if (ends_with_nocase(arg, ".npy")) return ArgKind::npy;
   if ((ends_with_nocase(arg, ".txt") || ends_with_nocase(arg, ".lst") || ends_with_nocase(arg, ".list")) &&
-      fs::is_regular_file(st) && !is_candidate_image(arg))
+      fs::is_regular_file(st) && !probe_file(arg).image)
     return ArgKind::list;
   return ArgKind::file;
 }
@@ -204,7 +229,13 @@ struct UnitEnumerator::Impl {
       fs::file_type type = entry.type;
       std::error_code ec;
       if (type == fs::file_type::none || type == fs::file_type::unknown) type = fs::symlink_status(path, ec).type();
-      if (type == fs::file_type::not_found) continue;  // vanished since the listing
+      // Every entry that cannot be looked at is an error row with its reason, never a silent skip.
+      if (type == fs::file_type::not_found || ec) {
+        const std::string why = type == fs::file_type::not_found ? "vanished while the folder was walked"
+                                                                 : "cannot look at it: " + ec.message();
+        files.push_back({path.string(), Error(ErrorCode::unreadable, why, path.string())});
+        continue;
+      }
       if (type == fs::file_type::directory) {
         Frame frame{path, {}, 0};
         if (auto error = list_directory(path, frame.entries)) {
@@ -215,8 +246,21 @@ struct UnitEnumerator::Impl {
         }
         continue;
       }
-      if (type == fs::file_type::symlink && fs::is_directory(path, ec)) continue;  // never followed: no loops
-      if (is_candidate_image(path)) files.push_back({path.string(), std::nullopt});
+      if (type == fs::file_type::symlink) {
+        const auto target = fs::status(path, ec);
+        if (ec == std::errc::too_many_symbolic_link_levels) {
+          files.push_back({path.string(), Error(ErrorCode::unreadable, "symlink loop: " + ec.message(), path.string())});
+          continue;
+        }
+        if (ec || target.type() == fs::file_type::not_found) {
+          files.push_back({path.string(), Error(ErrorCode::unreadable, "dangling symlink: its target does not exist", path.string())});
+          continue;
+        }
+        if (fs::is_directory(target)) continue;  // symlinked directories are never followed: no loops, no escaping the tree
+      }
+      Probe probe = probe_file(path);
+      if (probe.error) files.push_back({path.string(), std::move(probe.error)});
+      else if (probe.image) files.push_back({path.string(), std::nullopt});
     }
     return files;
   }
@@ -284,6 +328,29 @@ struct UnitEnumerator::Impl {
     }
   }
 };
+
+SourceHints source_hints(const std::vector<std::string>& args) {
+  SourceHints h;
+  h.embeddings_only = !args.empty();
+  for (const auto& a : args) {
+    if (classify(a) != ArgKind::npy) {
+      h.embeddings_only = false;
+      continue;
+    }
+    if (h.embeddings_dim) continue;
+    // The width of an N x D (or D) .npy, from its header (0 when it cannot be read: reading the
+    // source then reports why).
+    for (const std::string& name : shard_names(a)) {
+      try {
+        const io::NpyHeader header = io::read_npy_header(name);
+        h.embeddings_dim = header.shape.empty() ? 0 : static_cast<int>(header.shape.back());
+      } catch (const Error&) {
+      }
+      break;
+    }
+  }
+  return h;
+}
 
 UnitEnumerator::UnitEnumerator(std::vector<std::string> args, SourceOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->args = std::move(args);

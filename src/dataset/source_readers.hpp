@@ -17,10 +17,6 @@ using ItemSink = std::function<bool(SourceItem&&)>;
 // absolute(p).lexically_normal(), never throwing (p itself when the current directory is gone).
 std::string absolute_normal(const std::filesystem::path& p);
 
-// True when `name` ends with one of the image extensions (jpg jpeg png webp gif bmp tif tiff,
-// any case); `name` is a file or member name, or just an extension without its dot.
-bool has_image_extension(std::string_view name);
-
 // --- tar shards (tar_reader.cpp) ---
 void read_tar_unit(const WorkUnit& unit, const ItemSink& sink);
 

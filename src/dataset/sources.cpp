@@ -29,14 +29,6 @@ std::string absolute_normal(const fs::path& p) {
   return abs.lexically_normal().string();
 }
 
-bool has_image_extension(std::string_view name) {
-  const auto dot = name.rfind('.');
-  std::string ext(dot == std::string_view::npos ? name : name.substr(dot + 1));
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  static constexpr std::array<std::string_view, 8> kImage = {"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"};
-  return std::find(kImage.begin(), kImage.end(), ext) != kImage.end();
-}
-
 }  // namespace detail
 
 std::string WorkUnit::id() const {

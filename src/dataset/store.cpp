@@ -24,7 +24,9 @@ struct ResultStore::Impl {
   OpenMode mode = OpenMode::create;
   sqlite::Database db;
   // Prepared on first use and kept for the life of the connection.
-  sqlite::Statement insert_item, insert_score, insert_face, insert_column, find_item, item_status, find_unit, insert_unit;
+  std::int64_t version = store_schema::kVersion;  // 1: a schema 1 store open read-only (no categories)
+  sqlite::Statement insert_item, insert_score, insert_category, insert_face, insert_column, find_item, item_status, find_unit,
+      insert_unit;
 
   sqlite::Statement& cached(sqlite::Statement& slot, const char* sql) {
     if (!slot) slot = db.prepare(sql);
@@ -56,7 +58,7 @@ ResultStore ResultStore::open(const fs::path& file, OpenMode mode) {
   store.impl_->file = file;
   store.impl_->mode = mode;
   store.impl_->db = sqlite::Database::open(file, flags);
-  store_schema::prepare(store.impl_->db, mode);
+  store.impl_->version = store_schema::prepare(store.impl_->db, mode);
   return store;
 }
 
@@ -154,16 +156,19 @@ std::vector<RunRecord> ResultStore::runs() const {
 
 // --- writing items -----------------------------------------------------------------------
 
-std::size_t ResultStore::write_batch(std::int64_t run, const std::vector<ItemRecord>& items) {
+std::size_t ResultStore::write_batch(std::int64_t run, const std::vector<ItemResult>& items) {
   impl_->require_writable("write items");
   if (items.empty()) return 0;
-  for (const ItemRecord& item : items) {
+  for (const ItemResult& item : items) {
     if (item.path.empty())
       throw Error(ErrorCode::invalid_argument, "an item without a path (key \"" + item.key + "\")",
                   impl_->file.string());
     for (const ScoreRecord& s : item.scores)
       if (std::isnan(s.score))
         throw Error(ErrorCode::invalid_argument, "a NaN score (" + s.detector + "/" + s.category + ")", item.key);
+    for (const CategoryRecord& c : item.categories)
+      if (std::isnan(c.score))
+        throw Error(ErrorCode::invalid_argument, "a NaN category score (" + c.detector + "/" + c.category + ")", item.key);
     if (item.faces)
       for (const FaceRecord& f : *item.faces)
         if (std::isnan(f.x) || std::isnan(f.y) || std::isnan(f.width) || std::isnan(f.height) || std::isnan(f.confidence))
@@ -173,9 +178,12 @@ std::size_t ResultStore::write_batch(std::int64_t run, const std::vector<ItemRec
   auto& insert_item = impl_->cached(
       impl_->insert_item,
       "INSERT INTO items (run_id, key, source, path, member, bytes, width, height, format, sha256, meta, status, "
-      "error_code, error, face_count, face_detector, created) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+      "error_code, error, face_count, face_detector, created, decision) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
       "ON CONFLICT (path, member) DO NOTHING");
+  auto& insert_category = impl_->cached(
+      impl_->insert_category,
+      "INSERT INTO categories (item_id, detector, category, score, likelihood, decision) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   auto& insert_score = impl_->cached(
       impl_->insert_score, "INSERT INTO scores (item_id, detector, category, score, flagged) VALUES (?1, ?2, ?3, ?4, ?5)");
   auto& insert_face = impl_->cached(
@@ -187,7 +195,7 @@ std::size_t ResultStore::write_batch(std::int64_t run, const std::vector<ItemRec
 
   sqlite::Transaction tx(db);
   std::size_t added = 0;
-  for (const ItemRecord& item : items) {
+  for (const ItemResult& item : items) {
     insert_item.reset()
         .bind(1, run)
         .bind(2, item.key)
@@ -203,7 +211,8 @@ std::size_t ResultStore::write_batch(std::int64_t run, const std::vector<ItemRec
         .bind(12, item.ok ? "ok" : "error")
         .bind_or_null(13, item.ok ? std::string_view() : std::string_view(item.error_code))
         .bind_or_null(14, item.ok ? std::string_view() : std::string_view(item.error_message))
-        .bind(17, created);
+        .bind(17, created)
+        .bind_or_null(18, item.ok ? to_string(item.decision) : std::string_view());
     if (item.faces) {
       insert_item.bind(15, static_cast<std::int64_t>(item.faces->size())).bind_or_null(16, item.face_detector);
     }
@@ -221,6 +230,15 @@ std::size_t ResultStore::write_batch(std::int64_t run, const std::vector<ItemRec
           .bind(5, s.flagged ? 1 : 0)
           .run();
     }
+    for (const CategoryRecord& c : item.categories)
+      insert_category.reset()
+          .bind(1, id)
+          .bind(2, c.detector)
+          .bind(3, c.category)
+          .bind(4, widen(c.score))
+          .bind(5, to_string(c.likelihood))
+          .bind(6, to_string(c.decision))
+          .run();
     if (item.faces)
       for (const FaceRecord& f : *item.faces)
         insert_face.reset()
@@ -282,20 +300,27 @@ std::int64_t ResultStore::count_failed() const {
 
 // --- reading -----------------------------------------------------------------------------
 
-void ResultStore::for_each_item(const std::function<void(const ItemRecord&)>& visit) const {
+void ResultStore::for_each_item(const std::function<void(const ItemResult&)>& visit) const {
   auto& db = impl_->db;
   // Four cursors in item id order, merged: no per-item lookups, one item in memory.
-  auto items = db.prepare(
-      "SELECT id, key, source, path, member, bytes, width, height, format, sha256, meta, status, error_code, error, "
-      "face_count, face_detector FROM items ORDER BY id");
+  const bool v2 = impl_->version >= 2;
+  auto items = db.prepare(v2 ? "SELECT id, key, source, path, member, bytes, width, height, format, sha256, meta, status, error_code, "
+                               "error, face_count, face_detector, decision FROM items ORDER BY id"
+                             : "SELECT id, key, source, path, member, bytes, width, height, format, sha256, meta, status, error_code, "
+                               "error, face_count, face_detector, NULL FROM items ORDER BY id");
+  // Schema 1 has no categories: an empty cursor stands in.
+  auto categories = db.prepare(v2 ? "SELECT item_id, detector, category, score, likelihood, decision FROM categories "
+                                    "ORDER BY item_id, detector, category"
+                                  : "SELECT 0, '', '', 0.0, '', '' WHERE 0");
   auto scores = db.prepare("SELECT item_id, detector, category, score, flagged FROM scores ORDER BY item_id, detector, category");
   auto faces = db.prepare("SELECT item_id, x, y, w, h, confidence FROM faces ORDER BY item_id, rowid");
   auto decisions = db.prepare("SELECT item_id, decision FROM decisions ORDER BY item_id, decided_at, id");
-  bool have_score = scores.step(), have_face = faces.step(), have_decision = decisions.step();
+  bool have_score = scores.step(), have_face = faces.step(), have_decision = decisions.step(),
+       have_category = categories.step();
 
-  ItemRecord item;
+  ItemResult item;
   while (items.step()) {
-    item = ItemRecord{};
+    item = ItemResult{};
     item.id = items.int64(0);
     item.key = items.text(1);
     item.source = items.text(2);
@@ -318,6 +343,18 @@ void ResultStore::for_each_item(const std::function<void(const ItemRecord&)>& vi
     while (have_score && scores.int64(0) < id) have_score = scores.step();
     for (; have_score && scores.int64(0) == id; have_score = scores.step())
       item.scores.push_back({scores.text(1), scores.text(2), static_cast<float>(scores.real(3)), scores.int64(4) != 0});
+    while (have_category && categories.int64(0) < id) have_category = categories.step();
+    for (; have_category && categories.int64(0) == id; have_category = categories.step())
+      item.categories.push_back({categories.text(1), categories.text(2), static_cast<float>(categories.real(3)),
+                                 parse_likelihood(categories.text_view(4)).value_or(Likelihood::very_unlikely),
+                                 parse_decision(categories.text_view(5)).value_or(Decision::allow)});
+    if (!items.is_null(16)) {
+      item.decision = parse_decision(items.text_view(16)).value_or(Decision::allow);
+    } else if (item.ok) {
+      // Written before policies (schema 1): a score flagged at scan time blocked the item.
+      const bool any = std::any_of(item.scores.begin(), item.scores.end(), [](const ScoreRecord& s) { return s.flagged; });
+      item.decision = any ? Decision::block : Decision::allow;
+    }
     while (have_face && faces.int64(0) < id) have_face = faces.step();
     for (; have_face && faces.int64(0) == id; have_face = faces.step()) {
       FaceRecord f{static_cast<float>(faces.real(1)), static_cast<float>(faces.real(2)),
@@ -327,7 +364,7 @@ void ResultStore::for_each_item(const std::function<void(const ItemRecord&)>& vi
     }
     while (have_decision && decisions.int64(0) < id) have_decision = decisions.step();
     for (; have_decision && decisions.int64(0) == id; have_decision = decisions.step())
-      item.decision = decisions.text(1);  // ordered by time: the last one wins
+      item.review = decisions.text(1);  // ordered by time: the last one wins
     visit(item);
   }
 }

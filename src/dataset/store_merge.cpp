@@ -44,14 +44,21 @@ CREATE TEMP TABLE merge_runs (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
 INSERT INTO temp.merge_runs SELECT p.id, m.id FROM part.runs p JOIN main.runs m ON m.uid = p.uid;
 )sql";
 
+// DECISION: i.decision for a schema 2 part, NULL for a schema 1 part (see copy_items).
 constexpr const char* kCopyItems = R"sql(
 INSERT INTO main.items (run_id, key, source, path, member, bytes, width, height, format, sha256, meta, status,
-                        error_code, error, face_count, face_detector, created)
+                        error_code, error, face_count, face_detector, created, decision)
   SELECT r.new, i.key, i.source, i.path, i.member, i.bytes, i.width, i.height, i.format, i.sha256, i.meta,
-         i.status, i.error_code, i.error, i.face_count, i.face_detector, i.created
+         i.status, i.error_code, i.error, i.face_count, i.face_detector, i.created, DECISION
   FROM part.items i JOIN temp.merge_runs r ON r.old = i.run_id
   WHERE NOT EXISTS (SELECT 1 FROM main.items m WHERE m.path = i.path AND m.member = i.member)
   ORDER BY i.id;
+)sql";
+
+constexpr const char* kCopyCategories = R"sql(
+INSERT INTO main.categories (item_id, detector, category, score, likelihood, decision)
+  SELECT mi.new, c.detector, c.category, c.score, c.likelihood, c.decision
+  FROM part.categories c JOIN temp.merge_items mi ON mi.old = c.item_id WHERE mi.fresh;
 )sql";
 
 // Every item of the part mapped to its row in the destination; `fresh` when just copied
@@ -110,9 +117,13 @@ std::size_t merge_part(sqlite::Database& db, const fs::path& part) {
   sqlite::Transaction tx(db);
   db.exec(kCopyRuns);
   const std::int64_t last_id = db.query_int64("SELECT coalesce(max(id), 0) FROM main.items");
-  db.exec(kCopyItems);
+  const bool v2 = db.query_int64("PRAGMA part.user_version") >= 2;
+  std::string copy_items = kCopyItems;
+  copy_items.replace(copy_items.find("DECISION"), 8, v2 ? "i.decision" : "NULL");
+  db.exec(copy_items);
   const auto added = static_cast<std::size_t>(db.changes());
   exec_with(db, kMapItems, last_id);
+  if (v2) db.exec(kCopyCategories);
   exec_with(db, kCopyDetails, last_id);
   tx.commit();
   return added;

@@ -1,4 +1,5 @@
-// The results store's schema (version 1) and the checks open() makes. docs/results-store.md
+// The results store's schema (version 2) and the checks open() makes; version 1 stores are
+// upgraded in place when opened for writing. docs/results-store.md
 // describes every table and column; keep the two in step.
 #include "dataset/store_schema.hpp"
 
@@ -10,6 +11,21 @@
 namespace safescan::store_schema {
 
 namespace {
+
+// Schema 1 -> 2: the policy's decisions (items.decision) and per-category verdicts.
+constexpr const char* kUpgrade1to2 = R"sql(
+ALTER TABLE items ADD COLUMN decision TEXT CHECK (decision IN ('allow', 'review', 'block'));
+CREATE TABLE categories (
+  item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+  detector TEXT NOT NULL,
+  category TEXT NOT NULL,
+  score REAL NOT NULL,
+  likelihood TEXT NOT NULL CHECK (likelihood IN ('VERY_UNLIKELY', 'UNLIKELY', 'POSSIBLE', 'LIKELY', 'VERY_LIKELY')),
+  decision TEXT NOT NULL CHECK (decision IN ('allow', 'review', 'block')),
+  PRIMARY KEY (item_id, detector, category)
+) WITHOUT ROWID;
+CREATE INDEX items_decision ON items(decision) WHERE decision IN ('review', 'block');
+)sql";
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE runs (
@@ -49,6 +65,7 @@ CREATE TABLE items (
   face_count INTEGER,                      -- NULL: no face detector ran
   face_detector TEXT,
   created TEXT NOT NULL,
+  decision TEXT CHECK (decision IN ('allow', 'review', 'block')),  -- the policy's; NULL: failed (or schema 1)
   UNIQUE (path, member)
 );
 CREATE INDEX items_key ON items(key);
@@ -69,6 +86,18 @@ CREATE TABLE scores (
 CREATE INDEX scores_flagged ON scores(detector, category, score) WHERE flagged = 1;
 
 -- Every (detector, category) of the scores table: the CSV export's columns.
+-- Per detector and category, the score and the policy's verdict on it (schema 2).
+CREATE TABLE categories (
+  item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+  detector TEXT NOT NULL,
+  category TEXT NOT NULL,                  -- UnsafeBench's names, and Suggestive
+  score REAL NOT NULL,
+  likelihood TEXT NOT NULL CHECK (likelihood IN ('VERY_UNLIKELY', 'UNLIKELY', 'POSSIBLE', 'LIKELY', 'VERY_LIKELY')),
+  decision TEXT NOT NULL CHECK (decision IN ('allow', 'review', 'block')),
+  PRIMARY KEY (item_id, detector, category)
+) WITHOUT ROWID;
+CREATE INDEX items_decision ON items(decision) WHERE decision IN ('review', 'block');
+
 CREATE TABLE score_columns (
   detector TEXT NOT NULL,
   category TEXT NOT NULL,
@@ -128,7 +157,7 @@ bool check(const sqlite::Database& db) {
 
 }  // namespace
 
-void prepare(sqlite::Database& db, OpenMode mode) {
+std::int64_t prepare(sqlite::Database& db, OpenMode mode) {
   db.exec("PRAGMA busy_timeout = 10000");
   // Reading the header fails with SQLITE_NOTADB for files that are not SQLite databases.
   bool present = check(db);
@@ -145,14 +174,27 @@ void prepare(sqlite::Database& db, OpenMode mode) {
   }
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA temp_store = MEMORY");
-  if (present) return;
+  if (present) {
+    std::int64_t version = db.query_int64("PRAGMA user_version");
+    if (version == 1 && mode != OpenMode::read_only) {
+      sqlite::Transaction tx(db);
+      if (db.query_int64("PRAGMA user_version") == 1) {  // not upgraded by another process meanwhile
+        db.exec(kUpgrade1to2);
+        db.exec("PRAGMA user_version = 2");
+      }
+      tx.commit();
+      version = 2;
+    }
+    return version;
+  }
   // Create the schema; another process may be doing the same, so check again under the lock.
   sqlite::Transaction tx(db);
-  if (check(db)) return;
+  if (check(db)) return db.query_int64("PRAGMA user_version");
   db.exec(kSchema);
   db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
   db.exec("PRAGMA user_version = " + std::to_string(kVersion));
   tx.commit();
+  return kVersion;
 }
 
 std::string utc_now() {

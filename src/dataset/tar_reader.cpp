@@ -21,6 +21,7 @@
 #include <system_error>
 
 #include "dataset/source_readers.hpp"
+#include "safescan/image.hpp"
 
 namespace safescan::detail {
 
@@ -234,7 +235,7 @@ class ShardReader {
       }
       sample_.fields.push_back(field);
       const std::int64_t size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : -1;
-      const bool image = has_image_extension(field);
+      const bool image = safescan::has_image_extension(field);
       const std::int64_t at = archive_read_header_position(a);
       Member m{name, field, {}, std::nullopt};
       bool ok = true;

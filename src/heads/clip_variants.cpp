@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "safescan/clip.hpp"
+#include "safescan/error.hpp"
 
 namespace safescan {
 
@@ -55,6 +56,21 @@ const ClipVariant* infer_clip_variant(const ClipConfig& c) {
         v.config.vision_patch_size == c.vision_patch_size)
       return &v;
   return nullptr;
+}
+
+std::string_view to_string(ClipPrecision precision) noexcept {
+  switch (precision) {
+    case ClipPrecision::bf16: return "bf16";
+    case ClipPrecision::int8: return "int8";
+    default: return "fp32";
+  }
+}
+
+ClipPrecision parse_precision(std::string_view name) {
+  if (name == "fp32") return ClipPrecision::fp32;
+  if (name == "bf16") return ClipPrecision::bf16;
+  if (name == "int8") return ClipPrecision::int8;
+  throw Error(ErrorCode::invalid_argument, "unknown precision '" + std::string(name) + "' (fp32, bf16, int8)");
 }
 
 std::string clip_variant_names() {

@@ -1,8 +1,8 @@
-// Precomputed embeddings (.npy, as clip-retrieval and Q16 write them) through detectors.
+// Precomputed embeddings (.npy, as clip-retrieval and Q16 write them) for the CLIP heads.
 #include <cmath>
 
 #include "io/tensor_file.hpp"
-#include "safescan/detectors.hpp"
+#include "safescan/clip_heads.hpp"
 #include "safescan/error.hpp"
 
 namespace safescan {
@@ -35,22 +35,6 @@ EmbeddingMatrix read_embeddings_npy(const std::filesystem::path& file) {
                   "row " + std::to_string(i / static_cast<std::size_t>(m.dim)) + " holds a non-finite value",
                   file.string());
   return m;
-}
-
-std::vector<std::vector<DetectorResult>> score_embeddings(const EmbeddingMatrix& embeddings,
-                                                          const std::vector<const EmbeddingDetector*>& detectors) {
-  for (const EmbeddingDetector* d : detectors)
-    if (d->embed_dim() != embeddings.dim)
-      throw Error(ErrorCode::invalid_argument,
-                  "detector expects " + std::to_string(d->embed_dim()) + "-wide embeddings, the matrix is " +
-                      std::to_string(embeddings.dim) + " wide",
-                  d->name());
-  std::vector<std::vector<DetectorResult>> out(static_cast<std::size_t>(embeddings.rows));
-  for (std::int64_t r = 0; r < embeddings.rows; ++r) {
-    out[r].reserve(detectors.size());
-    for (const EmbeddingDetector* d : detectors) out[r].push_back(d->score(embeddings.row(r)));
-  }
-  return out;
 }
 
 }  // namespace safescan

@@ -1,10 +1,10 @@
-// make_detector: detector name + embedding width (+ CLIP variant) -> the model file under
-// the model store, loaded.
+// make_clip_head: head name + embedding width (+ CLIP variant) -> the model file under the
+// model store (or a file given), loaded.
 #include <algorithm>
 #include <cctype>
 
 #include "safescan/clip.hpp"
-#include "safescan/detectors.hpp"
+#include "safescan/clip_heads.hpp"
 #include "safescan/error.hpp"
 #include "safescan/models.hpp"
 
@@ -14,12 +14,12 @@ namespace {
 
 // The CLIP variant for `embed_dim`: the one named in the options (checked against the
 // width), else the only variant of that width; nullptr when ambiguous.
-const ClipVariant* variant_for(std::string_view detector, int embed_dim, const DetectorOptions& options) {
-  if (!options.clip_model.empty()) {
-    const ClipVariant* v = find_clip_variant(options.clip_model);
+const ClipVariant* variant_for(std::string_view detector, int embed_dim, const ClipHeadOptions& options) {
+  if (!options.clip_variant.empty()) {
+    const ClipVariant* v = find_clip_variant(options.clip_variant);
     if (!v)
       throw Error(ErrorCode::invalid_argument,
-                  "unknown CLIP variant '" + options.clip_model + "' (known: " + clip_variant_names() + ")",
+                  "unknown CLIP variant '" + options.clip_variant + "' (known: " + clip_variant_names() + ")",
                   std::string(detector));
     if (v->config.embed_dim != embed_dim)
       throw Error(ErrorCode::invalid_argument,
@@ -47,13 +47,13 @@ const ClipVariant* variant_for(std::string_view detector, int embed_dim, const D
 // A detector's file: with DetectorOptions::models_dir, the upstream repositories' layout
 // under it (<dir>/<folder>/<file>); otherwise the installed model store model (`safescan
 // models pull <store_model>` installs it).
-std::filesystem::path locate(const DetectorOptions& options, const std::string& folder, const std::string& file,
+std::filesystem::path locate(const ClipHeadOptions& options, const std::string& folder, const std::string& file,
                              const std::string& store_model, const std::string& store_file) {
   if (!options.models_dir.empty()) return options.models_dir / folder / file;
   return model_file(store_model, store_file);
 }
 
-std::filesystem::path laion_file(std::string_view detector, int embed_dim, const DetectorOptions& options,
+std::filesystem::path laion_file(std::string_view detector, int embed_dim, const ClipHeadOptions& options,
                                  const char* b32, const char* l14) {
   const ClipVariant* v = variant_for(detector, embed_dim, options);
   if (v && !v->laion_heads)
@@ -76,18 +76,18 @@ void require_file(const std::filesystem::path& file, std::string_view detector) 
 
 }  // namespace
 
-const std::vector<std::string_view>& detector_names() {
+const std::vector<std::string_view>& clip_head_names() {
   static const std::vector<std::string_view> names{"q16", "laion-nsfw", "laion-violence"};
   return names;
 }
 
-std::filesystem::path detector_model_file(std::string_view name, int embed_dim, const DetectorOptions& options) {
+std::filesystem::path clip_head_file(std::string_view name, int embed_dim, const ClipHeadOptions& options) {
   if (name == "q16") {
     const ClipVariant* v = variant_for(name, embed_dim, options);
     if (!v)
       throw Error(ErrorCode::invalid_argument,
                   "Q16 has prompts for ViT-B-32 and ViT-B-16, both 512 wide: say which CLIP variant made the "
-                  "embeddings (--clip-variant ViT-B-32 or ViT-B-16; DetectorOptions::clip_model)",
+                  "embeddings (--clip-variant ViT-B-32 or ViT-B-16; ClipHeadOptions::clip_variant)",
                   "q16");
     return locate(options, "q16", std::string(v->name) + ".prompts.p", "q16-" + std::string(v->suffix), "prompts.p");
   }
@@ -103,25 +103,32 @@ std::filesystem::path detector_model_file(std::string_view name, int embed_dim, 
   if (name == "laion-violence")
     return laion_file(name, embed_dim, options, "violence_detection_vit_b_32.npy", "violence_detection_vit_l_14.npy");
   std::string known;
-  for (const std::string_view n : detector_names()) known += (known.empty() ? "" : ", ") + std::string(n);
+  for (const std::string_view n : clip_head_names()) known += (known.empty() ? "" : ", ") + std::string(n);
   throw Error(ErrorCode::invalid_argument,
               "unknown detector '" + std::string(name) + "' (known: " + known + "; zero-shot is built from a prompt file)",
               std::string(name));
 }
 
-std::unique_ptr<EmbeddingDetector> make_detector(std::string_view name, int embed_dim, const DetectorOptions& options) {
-  const std::filesystem::path file = detector_model_file(name, embed_dim, options);
-  require_file(file, name);
-  std::unique_ptr<EmbeddingDetector> detector;
-  if (name == "q16") detector = load_q16_detector(file, options.threshold);
-  else if (name == "laion-nsfw") detector = load_laion_nsfw_detector(file, options.threshold);
-  else detector = load_laion_violence_detector(file, options.threshold);
-  if (detector->embed_dim() != embed_dim)
+std::unique_ptr<Head> make_clip_head(std::string_view name, int embed_dim, const ClipHeadOptions& options,
+                                     const std::filesystem::path& given) {
+  if (std::find(clip_head_names().begin(), clip_head_names().end(), name) == clip_head_names().end())
+    clip_head_file(name, embed_dim, options);  // throws: unknown name
+  const std::filesystem::path file = given.empty() ? clip_head_file(name, embed_dim, options) : given;
+  if (given.empty()) require_file(file, name);
+  std::error_code ec;
+  if (!given.empty() && !std::filesystem::exists(file, ec))
+    throw Error(ErrorCode::model_missing, "model file for detector '" + std::string(name) + "' not found", file.string());
+  // A head named with its file ("q16:my.p") keeps that name in results.
+  const std::string label = given.empty() ? std::string(name) : std::string(name) + ":" + given.string();
+  std::unique_ptr<Head> head;
+  if (name == "q16") head = load_q16_head(file, label);
+  else if (name == "laion-nsfw") head = load_laion_nsfw_head(file, label);
+  else head = load_laion_violence_head(file, label);
+  if (head->feature_dim() != embed_dim)
     throw Error(ErrorCode::model_invalid,
-                "the model expects " + std::to_string(detector->embed_dim()) + "-wide embeddings, not " +
-                    std::to_string(embed_dim),
+                "the model expects " + std::to_string(head->feature_dim()) + "-wide embeddings, not " + std::to_string(embed_dim),
                 file.string());
-  return detector;
+  return head;
 }
 
 }  // namespace safescan

@@ -1,15 +1,19 @@
 // Zero-shot detection over the UnsafeBench categories from prompt ensembles
 // (data/zeroshot_prompts.json), independent of the text encoder that embeds the prompts.
+#include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
-#include "heads/vector_math.hpp"
 #include "core/embedded_data.hpp"
-#include "safescan/detectors.hpp"
+#include "heads/clip_head.hpp"
+#include "heads/vector_math.hpp"
+#include "safescan/clip_heads.hpp"
 #include "safescan/error.hpp"
 
 namespace safescan {
@@ -35,10 +39,7 @@ ZeroShotCategory parse_category(const json& j, const std::string& where, const s
   if (!j.is_object()) bad(where, what + " must be an object");
   only_keys(j, {"name", "label", "description", "prompts", "threshold"}, where, what);
   ZeroShotCategory c;
-  if (is_safe) {
-    c.name = "safe";
-    c.threshold = 1.0f;
-  }
+  if (is_safe) c.name = "safe";
   if (j.contains("name")) {
     if (!j["name"].is_string() || j["name"].get<std::string>().empty()) bad(where, what + ": \"name\" must be a non-empty string");
     c.name = j["name"].get<std::string>();
@@ -58,11 +59,14 @@ ZeroShotCategory parse_category(const json& j, const std::string& where, const s
     c.prompts.push_back(p.get<std::string>());
   }
   if (j.contains("threshold")) {
-    if (is_safe) bad(where, named + ": the safe class is never flagged and takes no threshold");
+    // Prompt files written before policies carried thresholds; the policy holds them now.
     if (!j["threshold"].is_number()) bad(where, named + ": \"threshold\" must be a number");
-    const double t = j["threshold"].get<double>();
-    if (!(t >= 0 && t <= 1)) bad(where, named + ": \"threshold\" must be in [0, 1]");
-    c.threshold = static_cast<float>(t);
+    static std::mutex mu;
+    static std::set<std::string> warned;  // once per file
+    std::lock_guard lock(mu);
+    if (warned.insert(where).second)
+      spdlog::warn("{}: \"threshold\" is ignored: decision thresholds live in the policy (--policy FILE, docs/policy.md)",
+                   where);
   }
   return c;
 }
@@ -115,8 +119,8 @@ ZeroShotPrompts load_zeroshot_prompts(const std::filesystem::path& file) {
   return parse_zeroshot_prompts(text.str(), file.string());
 }
 
-ZeroShotDetector::ZeroShotDetector(ZeroShotPrompts prompts, std::span<const float> prompt_embeddings, int dim)
-    : prompts_(std::move(prompts)), dim_(dim) {
+ZeroShotHead::ZeroShotHead(ZeroShotPrompts prompts, std::span<const float> prompt_embeddings, int dim, std::string name)
+    : name_(std::move(name)), prompts_(std::move(prompts)), dim_(dim) {
   const std::size_t n = prompts_.all_prompts().size();
   if (dim <= 0 || prompt_embeddings.size() != n * static_cast<std::size_t>(dim))
     throw Error(ErrorCode::invalid_argument,
@@ -141,12 +145,25 @@ ZeroShotDetector::ZeroShotDetector(ZeroShotPrompts prompts, std::span<const floa
   };
   for (const ZeroShotCategory& c : prompts_.categories) add_class(c);
   add_class(prompts_.safe);
+  for (std::size_t i = 0; i < prompts_.categories.size(); ++i) {
+    const ZeroShotCategory& c = prompts_.categories[i];
+    outputs_.push_back(c.name);
+    auto category = canonical_category(c.label);
+    if (!category) category = canonical_category(c.name);
+    if (!category) continue;
+    // Several prompt-file categories may map to one category: their probabilities add up.
+    auto same = std::find_if(categories_.begin(), categories_.end(), [&](const CategoryMap& m) { return m.category == *category; });
+    if (same != categories_.end()) same->outputs.push_back(static_cast<int>(i));
+    else categories_.push_back({std::string(*category), {static_cast<int>(i)}});
+  }
 }
 
-ZeroShotDetector::ZeroShotDetector(ZeroShotPrompts prompts, const TextEncoder& encode, int dim)
-    : ZeroShotDetector(prompts, encode(prompts.all_prompts()), dim) {}
+ZeroShotHead::ZeroShotHead(ZeroShotPrompts prompts, const TextEncoder& encode, int dim, std::string name)
+    : ZeroShotHead(prompts, encode(prompts.all_prompts()), dim, std::move(name)) {}
 
-std::vector<float> ZeroShotDetector::probabilities(const float* embedding) const {
+const std::string& ZeroShotHead::backbone() const { return detect::ClipHead::backbone_name(); }
+
+std::vector<float> ZeroShotHead::probabilities(const float* embedding) const {
   const auto e = detect::l2_normalized(embedding, static_cast<std::size_t>(dim_));
   const std::size_t k = prompts_.categories.size() + 1;
   std::vector<float> p(k);
@@ -156,20 +173,9 @@ std::vector<float> ZeroShotDetector::probabilities(const float* embedding) const
   return p;
 }
 
-DetectorResult ZeroShotDetector::score(const float* embedding) const {
+void ZeroShotHead::score(const float* embedding, float* out) const {
   const std::vector<float> p = probabilities(embedding);
-  DetectorResult r;
-  r.detector = name_;
-  for (std::size_t c = 0; c < prompts_.categories.size(); ++c) {
-    CategoryScore cs;
-    cs.category = prompts_.categories[c].name;
-    cs.score = p[c];
-    cs.threshold = prompts_.categories[c].threshold;
-    cs.flagged = cs.score >= cs.threshold;
-    r.flagged = r.flagged || cs.flagged;
-    r.categories.push_back(std::move(cs));
-  }
-  return r;
+  std::copy_n(p.begin(), prompts_.categories.size(), out);
 }
 
 }  // namespace safescan

@@ -1,4 +1,5 @@
 // Recognising the format from magic bytes (never from the file name).
+#include <cctype>
 #include <cstring>
 #include <initializer_list>
 
@@ -80,4 +81,29 @@ std::string_view sniff_unsupported_format(Bytes data) noexcept {
 }
 
 }  // namespace detail
+const std::vector<std::string_view>& extensions_of(ImageFormat format) {
+  static const std::vector<std::string_view> jpeg{".jpg", ".jpeg", ".jpe", ".jfif"}, png{".png"}, webp{".webp"}, gif{".gif"},
+      bmp{".bmp"}, tiff{".tif", ".tiff"}, none{};
+  switch (format) {
+    case ImageFormat::jpeg: return jpeg;
+    case ImageFormat::png: return png;
+    case ImageFormat::webp: return webp;
+    case ImageFormat::gif: return gif;
+    case ImageFormat::bmp: return bmp;
+    case ImageFormat::tiff: return tiff;
+    default: return none;
+  }
+}
+
+bool has_image_extension(std::string_view name) {
+  const auto dot = name.rfind('.');
+  std::string ext = "." + std::string(dot == std::string_view::npos ? name : name.substr(dot + 1));
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const ImageFormat f : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::webp, ImageFormat::gif, ImageFormat::bmp,
+                              ImageFormat::tiff})
+    for (const auto e : extensions_of(f))
+      if (e == ext) return true;
+  return false;
+}
+
 }  // namespace safescan

@@ -12,6 +12,7 @@
 #include "io/numpy_dtype.hpp"
 #include "io/strided_view.hpp"
 #include "io/tensor_file.hpp"
+#include "safescan/tensors.hpp"
 
 namespace safescan::io {
 
@@ -224,3 +225,11 @@ void write_npy_f32(const std::filesystem::path& file, const std::vector<std::int
 }
 
 }  // namespace safescan::io
+
+namespace safescan {
+
+void write_npy_f32(const std::filesystem::path& file, const std::vector<std::int64_t>& shape, const float* data) {
+  io::write_npy_f32(file, shape, data);
+}
+
+}  // namespace safescan

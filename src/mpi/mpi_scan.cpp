@@ -12,7 +12,7 @@
 #include <mutex>
 #include <thread>
 
-#include "pipeline/scan_internal.hpp"
+#include "scan/scan_internal.hpp"
 #include "safescan/error.hpp"
 #include "safescan/store.hpp"
 
@@ -25,7 +25,7 @@ bool mpi_launched() {
   return false;
 }
 
-namespace pipeline {
+namespace scanning {
 
 namespace {
 
@@ -201,7 +201,7 @@ ScanStats run_mpi_scan(const ScanConfig& cfg) {
   return stats;
 }
 
-}  // namespace pipeline
+}  // namespace scanning
 
 // The MPI-aware entry point: the only place a scan decides between one process and many.
 static void check_sources(const std::vector<std::string>& sources) {
@@ -212,13 +212,13 @@ static void check_sources(const std::vector<std::string>& sources) {
 
 ScanStats scan(const ScanConfig& config) {
   check_sources(config.sources);
-  if (mpi_launched()) return pipeline::run_mpi_scan(config);
+  if (mpi_launched()) return scanning::run_mpi_scan(config);
   // Parts left by an interrupted MPI run hold results too: fold them in before resuming.
-  if (auto parts = pipeline::existing_parts(config.db); !parts.empty()) {
-    const std::size_t n = pipeline::merge_and_remove_parts(config.db, parts);
+  if (auto parts = scanning::existing_parts(config.db); !parts.empty()) {
+    const std::size_t n = scanning::merge_and_remove_parts(config.db, parts);
     spdlog::info("merged {} items from {} database parts of an earlier MPI run", n, parts.size());
   }
-  pipeline::LocalFeed feed(config.sources, config.source_options);
+  scanning::LocalFeed feed(config.sources, config.source_options);
   return run_scan(config, feed, config.db, config.db);
 }
 

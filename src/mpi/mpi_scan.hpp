@@ -6,8 +6,8 @@
 
 #include "safescan/scan.hpp"
 
-namespace safescan::pipeline {
+namespace safescan::scanning {
 
 ScanStats run_mpi_scan(const ScanConfig& config);
 
-}  // namespace safescan::pipeline
+}  // namespace safescan::scanning

@@ -155,7 +155,7 @@ ReportSummary write_report(const ResultStore& store, const ReportOptions& option
 
   const MethodInfo method = read_method(store);
   ReportStats stats(options.class_from, options.top, options.max_tracked_classes);
-  store.for_each_item([&](const ItemRecord& item) { stats.add(item); });
+  store.for_each_item([&](const ItemResult& item) { stats.add(item); });
   stats.finish();
 
   ReportContext ctx{stats, method, options};

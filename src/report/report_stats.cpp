@@ -81,7 +81,7 @@ void check_class_from(std::string_view class_from) {
               "--class-from must be 'folder' or 'meta:FIELD' (e.g. meta:json.class), not '" + std::string(class_from) + "'");
 }
 
-std::string item_class(const ItemRecord& item, std::string_view class_from) {
+std::string item_class(const ItemResult& item, std::string_view class_from) {
   if (class_from == "folder") {
     if (item.member.empty()) return fs::path(item.path).parent_path().filename().string();
     const bool embedding = item.path.ends_with(".npy") || item.path.ends_with(".NPY");
@@ -142,11 +142,11 @@ void ReportStats::count(std::vector<Counted>& list, std::unordered_map<std::stri
   if (error) ++c.errors;
 }
 
-void ReportStats::add(const ItemRecord& item) {
+void ReportStats::add(const ItemResult& item) {
   ++items;
   if (item.ok) ++ok; else ++failed;
   count(sources_, source_index_, item.source, !item.ok, kMaxSources, "(other sources)");
-  if (!item.decision.empty()) ++decisions[item.decision];
+  if (!item.review.empty()) ++decisions[item.review];
 
   if (!item.ok) {
     const std::string code = item.error_code.empty() ? "unknown" : item.error_code;
@@ -181,25 +181,40 @@ void ReportStats::add(const ItemRecord& item) {
   }
 
   // Scores: per category tallies; per detector, whether the item was scored / flagged and its
-  // best flagged score (for the top items).
+  // best flagged score (for the top items). The policy's category records decide; stores
+  // written before policies (no categories) have their raw scores' flags instead.
+  struct Entry {
+    const std::string& detector;
+    const std::string& name;
+    float score;
+    bool flagged, category;
+  };
+  std::vector<Entry> entries;
+  for (const ScoreRecord& s : item.scores) entries.push_back({s.detector, s.category, s.score, s.flagged && item.ok, false});
+  for (const CategoryRecord& c : item.categories)
+    entries.push_back({c.detector, c.category, c.score, c.decision != Decision::allow && item.ok, true});
+  const bool decides_by_category = !item.categories.empty();
+  has_categories_ = has_categories_ || decides_by_category;
   std::vector<bool> scored(detectors_.size()), flagged_by(detectors_.size());
-  std::vector<const ScoreRecord*> best(detectors_.size(), nullptr);
-  bool any = false;
-  for (const ScoreRecord& s : item.scores) {
-    const std::size_t d = detector_index(s.detector);
+  std::vector<const Entry*> best(detectors_.size(), nullptr);
+  for (const Entry& e : entries) {
+    const std::size_t d = detector_index(e.detector);
     if (d >= scored.size()) scored.resize(d + 1), flagged_by.resize(d + 1), best.resize(d + 1, nullptr);
-    CategoryStats& c = categories_[category_index(s.detector, s.category)];
+    CategoryStats& c = categories_[category_index(e.detector, e.name)];
+    c.is_category = c.is_category || e.category;
     ++c.scored;
-    const float v = std::isfinite(s.score) ? s.score : 0.f;
+    const float v = std::isfinite(e.score) ? e.score : 0.f;
     c.sum += v;
     ++c.hist[static_cast<int>(std::clamp(std::floor(static_cast<double>(v) * kScoreBins), 0.0, kScoreBins - 1.0))];
     scored[d] = true;
-    if (s.flagged && item.ok) {
-      ++c.flagged;
-      flagged_by[d] = any = true;
-      if (!best[d] || s.score > best[d]->score) best[d] = &s;
-    }
+    if (!e.flagged) continue;
+    ++c.flagged;
+    if (e.category != decides_by_category) continue;  // only the deciding records flag the item
+    flagged_by[d] = true;
+    if (!best[d] || e.score > best[d]->score) best[d] = &e;
   }
+  bool any = std::find(flagged_by.begin(), flagged_by.end(), true) != flagged_by.end();
+  if (decides_by_category) any = item.flagged();
   if (any) ++flagged;
   const std::string cls = class_from_.empty() ? std::string() : item_class(item, class_from_);
   for (std::size_t d = 0; d < scored.size(); ++d) {
@@ -213,8 +228,8 @@ void ReportStats::add(const ItemRecord& item) {
     f.key = item.key;
     f.path = item.path;
     f.member = item.member;
-    f.category = best[d]->category;
-    f.decision = item.decision;
+    f.category = best[d]->name;
+    f.decision = item.review;
     f.cls = cls;
     f.has_image = item.width > 0 && item.height > 0;
     heap.push(std::move(f));
@@ -239,7 +254,7 @@ void ReportStats::add(const ItemRecord& item) {
   if (!class_from_.empty()) add_class(item, cls, any, flagged_by);
 }
 
-void ReportStats::add_class(const ItemRecord& item, const std::string& cls, bool item_flagged,
+void ReportStats::add_class(const ItemResult& item, const std::string& cls, bool item_flagged,
                             const std::vector<bool>& flagged_by) {
   const std::string name = cls.empty() ? "(no class)" : cls;
   ClassStats* c = nullptr;
@@ -268,7 +283,8 @@ void ReportStats::finish() {
   std::sort(formats_.begin(), formats_.end(), by_items);
   std::sort(errors_.begin(), errors_.end(),
             [](const ErrorStats& a, const ErrorStats& b) { return a.count != b.count ? a.count > b.count : a.code < b.code; });
-  for (auto& c : categories_) c.decision = c.flagged > 0 || !is_raw_nsfw_class(c.detector, c.category);
+  for (auto& c : categories_)
+    c.decision = has_categories_ ? c.is_category : c.flagged > 0 || !is_raw_nsfw_class(c.detector, c.category);
   std::sort(categories_.begin(), categories_.end(), [](const CategoryStats& a, const CategoryStats& b) {
     return a.detector != b.detector ? a.detector < b.detector : a.category < b.category;
   });

@@ -33,7 +33,8 @@ struct CategoryStats {
   std::int64_t scored = 0, flagged = 0;
   double sum = 0;  // for the mean score
   std::array<std::int64_t, kScoreBins> hist{};
-  bool decision = false;  // a category the detector decides on (not a raw class probability)
+  bool decision = false;  // a category the policy decides on (not a raw output such as a class probability)
+  bool is_category = false;  // from the policy's category records (stores of schema 2)
 };
 
 struct FlaggedItem {
@@ -84,7 +85,7 @@ struct SizeStats {
 };
 
 // The class of an item by `class_from` ("folder", "meta:FIELD"); "" when it has none.
-std::string item_class(const ItemRecord& item, std::string_view class_from);
+std::string item_class(const ItemResult& item, std::string_view class_from);
 // Throws Error(invalid_argument) unless class_from is "", "folder" or "meta:FIELD".
 void check_class_from(std::string_view class_from);
 
@@ -92,7 +93,7 @@ class ReportStats {
  public:
   ReportStats(std::string class_from, int top, std::size_t max_tracked_classes);
 
-  void add(const ItemRecord& item);
+  void add(const ItemResult& item);
   void finish();  // sorts everything and empties the heaps into DetectorStats::top
 
   std::int64_t items = 0, ok = 0, failed = 0, flagged = 0;  // flagged: by any detector
@@ -122,9 +123,10 @@ class ReportStats {
   std::size_t category_index(const std::string& detector, const std::string& category);
   void count(std::vector<Counted>& list, std::unordered_map<std::string, std::size_t>& index, const std::string& name,
              bool error, std::size_t cap, const char* other);
-  void add_class(const ItemRecord& item, const std::string& cls, bool item_flagged, const std::vector<bool>& flagged_by);
+  void add_class(const ItemResult& item, const std::string& cls, bool item_flagged, const std::vector<bool>& flagged_by);
 
   std::string class_from_;
+  bool has_categories_ = false;  // some item carries the policy's category records
   int top_;
   std::size_t max_tracked_;
   std::vector<Counted> sources_, formats_;

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_json.hpp"
-#include "cli/run_command.hpp"
+#include "cli/safescan_cli.hpp"
 #include "safescan/image.hpp"
 #include "safescan/item_bytes.hpp"
 #include "safescan/store.hpp"
@@ -26,14 +26,9 @@ using testing::TempDir;
 
 const char* const kYunet = "models/faces/face_detection_yunet.onnx";
 
+// The shared runner, from a working directory (the blur tests use relative paths).
 CommandResult safescan(std::vector<std::string> args, const fs::path& cwd = {}) {
-  args.insert(args.begin(), SAFESCAN_EXE);
-  CommandOptions options;
-  options.env["OMP_WAIT_POLICY"] = "PASSIVE";
-  options.env["SAFESCAN_THREADS"] = "1";
-  options.cwd = cwd;
-  options.timeout = std::chrono::seconds(180);
-  return testing::run_command(args, options);
+  return testing::run_safescan(std::move(args), testing::in_dir(cwd));
 }
 
 json summary_of(const CommandResult& r) {
@@ -117,7 +112,7 @@ struct Dataset {
                   "--face-model", (testing::shared_dir() / kYunet).string(), "--no-progress"},
                  tmp.path());
     if (r.exit_code != 0) error = "scan failed: " + r.describe();
-    ResultStore::open(tmp / "scan.db", OpenMode::read_only).for_each_item([&](const ItemRecord& it) {
+    ResultStore::open(tmp / "scan.db", OpenMode::read_only).for_each_item([&](const ItemResult& it) {
       faces[it.key] = it.faces.value_or(std::vector<FaceRecord>{});
     });
   }
@@ -189,10 +184,10 @@ TEST_F(BlurCli, FacesChangeOnlyInsideTheGrownBoxes) {
                 "--face-model", (testing::shared_dir() / kYunet).string(), "--no-progress"});
   EXPECT_EQ(again.exit_code, 0) << again.describe();
   std::map<std::string, std::string> meta_before, meta_after;
-  ResultStore::open(root() / "scan.db", OpenMode::read_only).for_each_item([&](const ItemRecord& it) {
+  ResultStore::open(root() / "scan.db", OpenMode::read_only).for_each_item([&](const ItemResult& it) {
     if (!it.member.empty()) meta_before[it.key] = it.meta_json;
   });
-  ResultStore::open(out / "check.db", OpenMode::read_only).for_each_item([&](const ItemRecord& it) {
+  ResultStore::open(out / "check.db", OpenMode::read_only).for_each_item([&](const ItemResult& it) {
     meta_after[it.key] = it.meta_json;
   });
   EXPECT_EQ(meta_after, meta_before);

@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "cli/cli_json.hpp"
-#include "cli/run_command.hpp"
+#include "cli/safescan_cli.hpp"
 #include "safescan/decisions.hpp"
 #include "testing.hpp"
 
@@ -159,13 +159,7 @@ Reply post_json(int port, const std::string& target, const std::string& body, co
   return request(port, "POST", target, "Content-Type: application/json\r\n" + headers, body);
 }
 
-testing::CommandResult safescan(std::vector<std::string> args) {
-  args.insert(args.begin(), SAFESCAN_EXE);
-  testing::CommandOptions options;
-  options.env["OMP_WAIT_POLICY"] = "PASSIVE";
-  options.env["SAFESCAN_THREADS"] = "1";
-  return testing::run_command(args, options);
-}
+using testing::run_safescan;
 
 class ReviewCli : public ::testing::Test {
  protected:
@@ -176,7 +170,7 @@ class ReviewCli : public ::testing::Test {
     const fs::path images = suite_->path() / "imgs";
     fs::create_directories(images);
     for (const auto& f : kImages) fs::copy_file(testing::shared_dir() / "images" / f, images / f);
-    const auto r = safescan({"scan", images.string(), "--db", (suite_->path() / "scan.db").string(), "--detectors", "nsfw", "--no-progress"});
+    const auto r = run_safescan({"scan", images.string(), "--db", (suite_->path() / "scan.db").string(), "--detectors", "nsfw", "--no-progress"});
     ASSERT_EQ(r.exit_code, 0) << r.describe();
   }
   static void TearDownTestSuite() {
@@ -337,7 +331,7 @@ TEST_F(ReviewCli, DecisionsArePersistedAndUndoable) {
   EXPECT_TRUE(std::regex_match(removed->decided_at, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"))) << removed->decided_at;
   EXPECT_FALSE(log.latest(c));
   // The export applies them: removed in, kept out, whatever the scores.
-  const auto list = testing::lines_of(safescan({"export", db_.string(), "--format", "removal-list", "--min-score", "0"}).out);
+  const auto list = testing::lines_of(run_safescan({"export", db_.string(), "--format", "removal-list", "--min-score", "0"}).out);
   EXPECT_EQ(list.size(), 5u);
   EXPECT_NE(std::find(list.begin(), list.end(), items[0]["key"].get<std::string>()), list.end());
   EXPECT_EQ(std::find(list.begin(), list.end(), items[1]["key"].get<std::string>()), list.end());
@@ -386,14 +380,14 @@ TEST_F(ReviewCli, BindingBeyondLoopbackRequiresAToken) {
   EXPECT_EQ(get(server->port(), "/api/summary").status, 401);
   EXPECT_EQ(get(server->port(), "/api/summary?token=abcdefghijklmnop0123").status, 200);
   EXPECT_EQ(server->stop(), 0);
-  EXPECT_EQ(safescan({"review", db_.string(), "--port", "0", "--token", "short"}).exit_code, 2);
+  EXPECT_EQ(run_safescan({"review", db_.string(), "--port", "0", "--token", "short"}).exit_code, 2);
 }
 
 TEST_F(ReviewCli, RefusesWhatIsNotADatabase) {
   testing::write_all(dir_ / "notes.txt", "not a database\n");
-  EXPECT_EQ(safescan({"review", (dir_ / "notes.txt").string(), "--port", "0"}).exit_code, 2);
-  EXPECT_EQ(safescan({"review", (dir_ / "missing.db").string(), "--port", "0"}).exit_code, 2);
-  EXPECT_EQ(safescan({"review", db_.string(), "--port", "70000"}).exit_code, 2);
+  EXPECT_EQ(run_safescan({"review", (dir_ / "notes.txt").string(), "--port", "0"}).exit_code, 2);
+  EXPECT_EQ(run_safescan({"review", (dir_ / "missing.db").string(), "--port", "0"}).exit_code, 2);
+  EXPECT_EQ(run_safescan({"review", db_.string(), "--port", "70000"}).exit_code, 2);
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include <set>
 
 #include "cli/cli_json.hpp"
-#include "cli/run_command.hpp"
+#include "cli/safescan_cli.hpp"
 #include "safescan/store.hpp"
 #include "testing.hpp"
 
@@ -26,15 +26,10 @@ using testing::CommandResult;
 using testing::json_lines;
 using testing::lines_of;
 using testing::TempDir;
+using testing::run_safescan;
 
-CommandResult safescan(std::vector<std::string> args, CommandOptions options = {}) {
-  args.insert(args.begin(), SAFESCAN_EXE);
-  if (!options.env.count("OMP_WAIT_POLICY")) options.env["OMP_WAIT_POLICY"] = "PASSIVE";
-  if (!options.env.count("SAFESCAN_THREADS")) options.env["SAFESCAN_THREADS"] = "1";
-  return testing::run_command(args, options);
-}
 
-fs::path shared_images() { return testing::shared_dir() / "images"; }
+fs::path shared_images() { return testing::shared_path("images"); }
 
 std::vector<fs::path> shared_image_files() {
   std::vector<fs::path> files;
@@ -77,7 +72,7 @@ std::string str(const json& j, const char* field) {
 }
 
 std::map<std::string, json> export_by_key(const fs::path& db) {
-  const auto r = safescan({"export", db.string(), "--format", "jsonl"});
+  const auto r = run_safescan({"export", db.string(), "--format", "jsonl"});
   EXPECT_EQ(r.exit_code, 0) << r.describe();
   std::map<std::string, json> rows;
   for (auto& j : json_lines(r.out)) {
@@ -96,7 +91,8 @@ void expect_same_results(const std::map<std::string, json>& a, const std::map<st
     ASSERT_NE(it, b.end()) << key;
     const json& jb = it->second;
     EXPECT_EQ(ja["status"], jb["status"]) << key;
-    EXPECT_EQ(str(ja, "error_code"), str(jb, "error_code")) << key;
+    EXPECT_EQ(ja.value("error", json::object()).value("code", ""), jb.value("error", json::object()).value("code", "")) << key;
+    EXPECT_EQ(ja.value("decision", ""), jb.value("decision", "")) << key;
     EXPECT_EQ(str(ja, "sha256"), str(jb, "sha256")) << key;
     if (!ja.contains("scores")) continue;
     for (const auto& [det, cats] : ja["scores"].items())
@@ -118,7 +114,7 @@ TEST(ScanCli, ScoresEveryImageAndRecordsEveryFailure) {
   const fs::path yunet = testing::shared_dir() / "models" / "faces" / "face_detection_yunet.onnx";
   CommandOptions slow;  // the sanitizer build runs several times slower
   slow.timeout = std::chrono::minutes(5);
-  const auto r = safescan({"scan", data.string(), (tmp / "missing.jpg").string(), "--db", db.string(), "--detectors",
+  const auto r = run_safescan({"scan", data.string(), (tmp / "missing.jpg").string(), "--db", db.string(), "--detectors",
                            fs::exists(yunet) ? "nsfw,faces-yunet" : "nsfw,faces-hog", "--face-model", yunet.string(),
                            "--batch", "8", "--no-progress"},
                           slow);
@@ -131,24 +127,26 @@ TEST(ScanCli, ScoresEveryImageAndRecordsEveryFailure) {
   for (const auto& [key, j] : rows) {
     if (j["status"] == "error") {
       ++errors;
-      EXPECT_FALSE(str(j, "error").empty()) << key;
-      EXPECT_FALSE(str(j, "error_code").empty()) << key;
+      EXPECT_FALSE(j["error"]["message"].get<std::string>().empty()) << key;
+      EXPECT_FALSE(j["error"]["code"].get<std::string>().empty()) << key;
       EXPECT_FALSE(j.contains("scores") && !j["scores"].empty()) << key;
       continue;
     }
     EXPECT_EQ(j["status"], "ok") << key;
     ASSERT_TRUE(j["scores"].contains("nsfw-mobilenet-v2")) << key;
-    EXPECT_EQ(j["scores"]["nsfw-mobilenet-v2"].size(), 7u) << key;
+    EXPECT_EQ(j["scores"]["nsfw-mobilenet-v2"].size(), 5u) << key;  // the five classes
+    EXPECT_EQ(j["categories"].size(), 2u) << key;                  // Sexual, Suggestive
+    EXPECT_TRUE(j["decision"].is_string()) << key;
     EXPECT_GT(j["width"].get<int>(), 0) << key;
     EXPECT_EQ(j["sha256"].get<std::string>().size(), 64u) << key;
     EXPECT_TRUE(j.contains("face_count")) << key;
   }
   EXPECT_EQ(errors, 5u);  // four malformed files and the missing path
   const json& empty = rows.at((data / "bad" / "empty.jpg").string());
-  EXPECT_EQ(empty["error_code"], "empty");
-  EXPECT_EQ(rows.at((data / "bad" / "notes.png").string())["error_code"], "not_an_image");
-  EXPECT_EQ(rows.at((data / "bad" / "truncated.jpg").string())["error_code"], "corrupt");
-  EXPECT_EQ(rows.at((tmp / "missing.jpg").string())["error_code"], "unreadable");
+  EXPECT_EQ(empty["error"]["code"], "empty");
+  EXPECT_EQ(rows.at((data / "bad" / "notes.png").string())["error"]["code"], "not_an_image");
+  EXPECT_EQ(rows.at((data / "bad" / "truncated.jpg").string())["error"]["code"], "corrupt");
+  EXPECT_EQ(rows.at((tmp / "missing.jpg").string())["error"]["code"], "unreadable");
   EXPECT_GE(rows.at((data / "part0" / "astronaut.png").string())["face_count"].get<int>(), 1);
   EXPECT_EQ(rows.at((data / "part0" / "coffee.png").string())["face_count"].get<int>(), 0);
 }
@@ -160,14 +158,14 @@ TEST(ScanCli, SecondRunResumesAndExportsWork) {
   const std::size_t expected = make_dataset(data, 1);
   const fs::path db = tmp / "scan.db";
   const std::vector<std::string> args = {"scan", data.string(), "--db", db.string(), "--detectors", "nsfw", "--no-progress"};
-  ASSERT_EQ(safescan(args).exit_code, 3);
-  const auto again = safescan(args);
+  ASSERT_EQ(run_safescan(args).exit_code, 3);
+  const auto again = run_safescan(args);
   EXPECT_EQ(again.exit_code, 3) << again.describe();  // the failed items are still failed
   EXPECT_NE(again.err.find("0 items scored"), std::string::npos) << again.err;
   EXPECT_EQ(count_rows(db), static_cast<std::int64_t>(expected));
 
   // csv: a header plus one row per item.
-  const auto csv = safescan({"export", db.string(), "--format", "csv"});
+  const auto csv = run_safescan({"export", db.string(), "--format", "csv"});
   ASSERT_EQ(csv.exit_code, 0) << csv.describe();
   const auto csv_lines = lines_of(csv.out);
   ASSERT_EQ(csv_lines.size(), expected + 1);
@@ -175,31 +173,21 @@ TEST(ScanCli, SecondRunResumesAndExportsWork) {
   EXPECT_NE(csv_lines[0].find("nsfw-mobilenet-v2/porn"), std::string::npos) << csv_lines[0];
 
   // removal-list with a threshold of 0 lists every scored item; q16 has four columns.
-  const auto all = safescan({"export", db.string(), "--format", "removal-list", "--detector", "nsfw-mobilenet-v2",
+  const auto all = run_safescan({"export", db.string(), "--format", "removal-list", "--detector", "nsfw-mobilenet-v2",
                              "--category", "neutral", "--min-score", "0"});
   ASSERT_EQ(all.exit_code, 0) << all.describe();
   EXPECT_EQ(lines_of(all.out).size(), expected - 4);
-  const auto q16 = safescan({"export", db.string(), "--format", "q16", "--min-score", "0"});
+  const auto q16 = run_safescan({"export", db.string(), "--format", "q16", "--min-score", "0"});
   ASSERT_EQ(q16.exit_code, 0) << q16.describe();
   for (const auto& line : lines_of(q16.out)) EXPECT_EQ(std::count(line.begin(), line.end(), ','), 3) << line;
 
-  // Bad requests are usage errors.
-  EXPECT_EQ(safescan({"export", db.string(), "--format", "xml"}).exit_code, 2);
-  EXPECT_EQ(safescan({"export", (tmp / "nope.db").string(), "--format", "jsonl"}).exit_code, 2);
-  const auto not_db = safescan({"export", (data / "part0" / "baboon.jpg").string(), "--format", "jsonl"});
+  // Bad requests are usage errors (more in tests/cli/contract.jsonl).
+  const auto not_db = run_safescan({"export", (data / "part0" / "baboon.jpg").string(), "--format", "jsonl"});
   EXPECT_NE(not_db.exit_code, 0);
   EXPECT_NE(not_db.err.find("baboon.jpg"), std::string::npos) << not_db.err;
 }
 
-TEST(ScanCli, UsageErrors) {
-  TempDir tmp;
-  EXPECT_EQ(safescan({"scan", tmp.path().string()}).exit_code, 2);  // no --db
-  const auto bad = safescan({"scan", tmp.path().string(), "--db", (tmp / "x.db").string(), "--detectors", "nsfw,telepathy"});
-  EXPECT_EQ(bad.exit_code, 2) << bad.describe();
-  EXPECT_NE(bad.err.find("telepathy"), std::string::npos) << bad.err;
-  const auto braces = safescan({"scan", (tmp / "shard-{0..x}.tar").string(), "--db", (tmp / "y.db").string()});
-  EXPECT_EQ(braces.exit_code, 2) << braces.describe();
-}
+// Usage errors: tests/cli/contract.jsonl.
 
 // --- SIGKILL at random moments, then resume ---------------------------------------------
 
@@ -215,7 +203,7 @@ TEST(ScanCli, KilledAtRandomMomentsAndResumedHoldsEveryItemExactlyOnce) {
     a.insert(a.end(), common.begin(), common.end());
     return a;
   };
-  const auto ref = safescan(scan_args(reference));
+  const auto ref = run_safescan(scan_args(reference));
   ASSERT_EQ(ref.exit_code, 3) << ref.describe();
 
   // Kill points spread over the first 60% of an uninterrupted run (start-up included), so
@@ -228,7 +216,7 @@ TEST(ScanCli, KilledAtRandomMomentsAndResumedHoldsEveryItemExactlyOnce) {
   for (int round = 0; round < 6; ++round) {
     CommandOptions o;
     o.timeout = std::chrono::milliseconds(delay_ms(rng));
-    const auto r = safescan(scan_args(db), o);
+    const auto r = run_safescan(scan_args(db), o);
     if (r.timed_out) ++killed;
     SCOPED_TRACE("seed " + std::to_string(seed) + " round " + std::to_string(round));
     // Whatever was committed is whole: every stored item that is ok has all its scores.
@@ -236,11 +224,13 @@ TEST(ScanCli, KilledAtRandomMomentsAndResumedHoldsEveryItemExactlyOnce) {
       const auto rows = export_by_key(db);
       for (const auto& [key, j] : rows) {
         if (j["status"] != "ok") continue;
-        EXPECT_EQ(j["scores"]["nsfw-mobilenet-v2"].size(), 7u) << key;
+        EXPECT_EQ(j["scores"]["nsfw-mobilenet-v2"].size(), 5u) << key;  // the five classes
+    EXPECT_EQ(j["categories"].size(), 2u) << key;                  // Sexual, Suggestive
+    EXPECT_TRUE(j["decision"].is_string()) << key;
       }
     }
   }
-  const auto last = safescan(scan_args(db));
+  const auto last = run_safescan(scan_args(db));
   EXPECT_EQ(last.exit_code, 3) << last.describe();
   EXPECT_EQ(count_rows(db), static_cast<std::int64_t>(expected)) << "seed " << seed;
   expect_same_results(export_by_key(reference), export_by_key(db));
@@ -270,7 +260,7 @@ TEST(ScanCli, SigintFinishesTheBatchAndSaysHowToResume) {
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].status, "interrupted");
   EXPECT_LT(count_rows(db), static_cast<std::int64_t>(expected));
-  const auto resumed = safescan({"scan", data.string(), "--db", db.string(), "--detectors", "nsfw", "--no-progress"});
+  const auto resumed = run_safescan({"scan", data.string(), "--db", db.string(), "--detectors", "nsfw", "--no-progress"});
   EXPECT_EQ(resumed.exit_code, 3) << resumed.describe();
   EXPECT_EQ(count_rows(db), static_cast<std::int64_t>(expected));
 }
@@ -308,16 +298,16 @@ TEST(ScanCli, WebDatasetShardsKeepKeysAndMetadataAndReportDamage) {
   testing::write_all(tmp / "shard-00002.tar", whole.substr(0, whole.size() / 2));
 
   const fs::path db = tmp / "wds.db";
-  const auto r = safescan({"scan", (tmp / "shard-{00000..00002}.tar").string(), "--db", db.string(), "--detectors", "nsfw",
+  const auto r = run_safescan({"scan", (tmp / "shard-{00000..00002}.tar").string(), "--db", db.string(), "--detectors", "nsfw",
                            "--no-progress"});
   EXPECT_EQ(r.exit_code, 3) << r.describe();
-  const auto rows = json_lines(safescan({"export", db.string(), "--format", "jsonl"}).out);
+  const auto rows = json_lines(run_safescan({"export", db.string(), "--format", "jsonl"}).out);
   std::map<std::string, int> per_key;
   int errors = 0;
   for (const auto& j : rows) {
     if (j["status"] == "error") {
       ++errors;
-      EXPECT_NE(j["error"].get<std::string>().find("shard-00002.tar"), std::string::npos) << j.dump();
+      EXPECT_NE(j["error"]["message"].get<std::string>().find("shard-00002.tar"), std::string::npos) << j.dump();
       continue;
     }
     ++per_key[j["key"].get<std::string>()];
@@ -336,7 +326,7 @@ TEST(ScanCli, WebDatasetShardsKeepKeysAndMetadataAndReportDamage) {
   EXPECT_GE(rows.size(), 7u);
   // Resume: the shards read to their end (the damaged one too: its error is recorded) are
   // skipped without reading.
-  const auto again = safescan({"scan", (tmp / "shard-{00000..00002}.tar").string(), "--db", db.string(), "--detectors",
+  const auto again = run_safescan({"scan", (tmp / "shard-{00000..00002}.tar").string(), "--db", db.string(), "--detectors",
                                "nsfw", "--no-progress"});
   EXPECT_NE(again.err.find("3 complete units skipped"), std::string::npos) << again.err;
   EXPECT_EQ(count_rows(db), static_cast<std::int64_t>(rows.size()));
@@ -354,7 +344,7 @@ TEST(ScanCli, MpiRunWithTwoRanksEqualsSingleProcessRun) {
   const std::vector<std::string> common = {"--detectors", "nsfw", "--batch", "8", "--files-per-unit", "8", "--no-progress"};
   std::vector<std::string> a = {"scan", data.string(), "--db", single.string()};
   a.insert(a.end(), common.begin(), common.end());
-  ASSERT_EQ(safescan(a).exit_code, 3);
+  ASSERT_EQ(run_safescan(a).exit_code, 3);
 
   std::vector<std::string> m = {"/usr/bin/mpirun", "-n", "2", "--oversubscribe", "--bind-to", "none", SAFESCAN_EXE, "scan",
                                 data.string(), "--db", merged.string()};
@@ -389,18 +379,18 @@ TEST(ScanCli, MergeOfTwoHalvesEqualsOneScan) {
   const fs::path data = tmp / "data";
   make_dataset(data, 2);
   auto scan = [&](const std::string& source, const fs::path& db) {
-    const auto r = safescan({"scan", source, "--db", db.string(), "--detectors", "nsfw", "--no-progress"});
+    const auto r = run_safescan({"scan", source, "--db", db.string(), "--detectors", "nsfw", "--no-progress"});
     EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 3) << r.describe();
   };
   scan(data.string(), tmp / "whole.db");
   scan((data / "part0").string(), tmp / "a.db");
   scan((data / "part1").string(), tmp / "b.db");
   scan((data / "bad").string(), tmp / "c.db");
-  const auto r = safescan({"merge", (tmp / "merged.db").string(), (tmp / "a.db").string(), (tmp / "b.db").string(),
+  const auto r = run_safescan({"merge", (tmp / "merged.db").string(), (tmp / "a.db").string(), (tmp / "b.db").string(),
                            (tmp / "c.db").string()});
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   expect_same_results(export_by_key(tmp / "whole.db"), export_by_key(tmp / "merged.db"));
-  EXPECT_EQ(safescan({"merge", (tmp / "merged.db").string(), (tmp / "missing.db").string()}).exit_code, 2);
+  EXPECT_EQ(run_safescan({"merge", (tmp / "merged.db").string(), (tmp / "missing.db").string()}).exit_code, 2);
 }
 
 // --- precomputed embeddings -----------------------------------------------------------------
@@ -413,11 +403,11 @@ TEST(ScanCli, EmbeddingsAreScoredByTheClipHeads) {
   const fs::path home = tmp / "home";
   CommandOptions o;
   o.env["SAFESCAN_HOME"] = home.string();
-  ASSERT_EQ(safescan({"models", "import", head.string()}, o).exit_code, 0);
+  ASSERT_EQ(run_safescan({"models", "import", head.string()}, o).exit_code, 0);
   const fs::path db = tmp / "emb.db";
-  const auto r = safescan({"scan", npy.string(), "--db", db.string(), "--detectors", "laion-nsfw", "--no-progress"}, o);
+  const auto r = run_safescan({"scan", npy.string(), "--db", db.string(), "--detectors", "laion-nsfw", "--no-progress"}, o);
   ASSERT_EQ(r.exit_code, 0) << r.describe();
-  const auto rows = json_lines(safescan({"export", db.string(), "--format", "jsonl"}).out);
+  const auto rows = json_lines(run_safescan({"export", db.string(), "--format", "jsonl"}).out);
   ASSERT_FALSE(rows.empty());
   for (const auto& j : rows) {
     EXPECT_EQ(j["status"], "ok");

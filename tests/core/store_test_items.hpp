@@ -1,4 +1,4 @@
-// Shared by the results-store tests: a synthetic dataset of ItemRecords, a text form of an
+// Shared by the results-store tests: a synthetic dataset of ItemResults, a text form of an
 // item for comparing stores, and small raw-SQL helpers.
 #pragma once
 
@@ -16,8 +16,8 @@ namespace safescan::testing {
 
 // Item i of a synthetic dataset: every 7th fails (i % 7 == 6), every 3rd ran a face detector
 // (finding i % 4 faces), every 5th has WebDataset metadata.
-inline ItemRecord make_item(int i, int n_scores = 4) {
-  ItemRecord it;
+inline ItemResult make_item(int i, int n_scores = 4) {
+  ItemResult it;
   it.path = "/data/img" + std::to_string(i) + ".jpg";
   it.key = it.path;
   it.source = "/data";
@@ -37,6 +37,15 @@ inline ItemRecord make_item(int i, int n_scores = 4) {
     float score = static_cast<float>((i * 37 + s * 11) % 100) / 100.0f;
     it.scores.push_back({s % 2 ? "q16" : "nsfw", "cat" + std::to_string(s / 2), score, score >= 0.5f});
   }
+  // The policy's verdicts: one category per detector, block at 0.5, review from 0.3.
+  for (const char* detector : {"nsfw", "q16"}) {
+    if (n_scores == 0) break;
+    const float score = static_cast<float>((i * 13 + (detector[0] == 'q' ? 40 : 0)) % 100) / 100.0f;
+    const Decision d = score >= 0.5f ? Decision::block : score >= 0.3f ? Decision::review : Decision::allow;
+    it.categories.push_back({detector, detector[0] == 'q' ? "Violence" : "Sexual", score,
+                             score >= 0.5f ? Likelihood::likely : Likelihood::unlikely, d});
+    it.decision = std::max(it.decision, d);
+  }
   if (i % 3 == 0) {
     it.faces.emplace();
     for (int f = 0; f < i % 4; ++f) it.faces->push_back({1.0f * f, 2.0f * f, 10.5f, 12.25f, 0.9f});
@@ -45,23 +54,26 @@ inline ItemRecord make_item(int i, int n_scores = 4) {
   return it;
 }
 
-inline std::vector<ItemRecord> make_items(int first, int count, int n_scores = 4) {
-  std::vector<ItemRecord> out;
+inline std::vector<ItemResult> make_items(int first, int count, int n_scores = 4) {
+  std::vector<ItemResult> out;
   for (int i = first; i < first + count; ++i) out.push_back(make_item(i, n_scores));
   return out;
 }
 
-// Everything an ItemRecord holds except the store's row id: for comparing stores.
-inline std::string describe(const ItemRecord& it) {
+// Everything an ItemResult holds except the store's row id: for comparing stores.
+inline std::string describe(const ItemResult& it) {
   std::ostringstream s;
   s << it.key << '|' << it.source << '|' << it.path << '|' << it.member << '|' << it.bytes << '|' << it.width << 'x'
     << it.height << '|' << it.format << '|' << it.sha256 << '|' << it.meta_json << '|' << it.ok << '|' << it.error_code
-    << '|' << it.error_message << '|' << it.face_detector << '|' << it.decision << "|scores:";
+    << '|' << it.error_message << '|' << it.face_detector << '|' << to_string(it.decision) << '|' << it.review << "|scores:";
   auto scores = it.scores;  // the store returns them sorted by (detector, category)
   std::sort(scores.begin(), scores.end(), [](const auto& a, const auto& b) {
     return std::tie(a.detector, a.category) < std::tie(b.detector, b.category);
   });
   for (const auto& sc : scores) s << sc.detector << '/' << sc.category << '=' << sc.score << (sc.flagged ? "!" : "") << ';';
+  s << "|categories:";
+  for (const auto& c : it.categories)
+    s << c.detector << '/' << c.category << '=' << c.score << ',' << to_string(c.likelihood) << ',' << to_string(c.decision) << ';';
   if (it.faces) {
     s << "|faces:";
     for (const auto& f : *it.faces) s << f.x << ',' << f.y << ',' << f.width << ',' << f.height << ',' << f.confidence << ';';
@@ -71,7 +83,7 @@ inline std::string describe(const ItemRecord& it) {
 
 inline std::vector<std::string> describe_all(const ResultStore& db) {
   std::vector<std::string> out;
-  db.for_each_item([&](const ItemRecord& it) { out.push_back(describe(it)); });
+  db.for_each_item([&](const ItemResult& it) { out.push_back(describe(it)); });
   return out;
 }
 

@@ -20,6 +20,7 @@
 #include "text/text_clean.hpp"
 #include "safescan/clip.hpp"
 #include "safescan/error.hpp"
+#include "golden.hpp"
 #include "testing.hpp"
 
 namespace {
@@ -75,8 +76,7 @@ class ClipTokenizerTest : public ::testing::Test {
 
 TEST_F(ClipTokenizerTest, MatchesReferenceJsonForEveryText) {
   SAFESCAN_REQUIRE_SHARED("fixtures/clip-tiny/reference.json");
-  std::ifstream in(safescan::testing::shared_dir() / "fixtures/clip-tiny/reference.json");
-  const auto ref = nlohmann::json::parse(in);
+  const auto& ref = safescan::testing::clip_tiny_reference();
   ASSERT_EQ(ref.at("texts").size(), 10u);
   for (const auto& t : ref.at("texts")) {
     const std::string text = t.at("text");

@@ -18,7 +18,7 @@
 #include "heads/sstable.hpp"
 #include "heads/tensor_bundle.hpp"
 #include "io/tensor_file.hpp"
-#include "safescan/detectors.hpp"
+#include "safescan/clip_heads.hpp"
 #include "safescan/error.hpp"
 #include "testing.hpp"
 
@@ -163,7 +163,7 @@ TEST(TensorBundle, CorruptedDataIsACrcMismatchNamingTheKey) {
   expect_error([&] { truncated.read_float32(*truncated.find("layer_with_weights-4/bias/.ATTRIBUTES/VARIABLE_VALUE")); },
                ErrorCode::model_invalid, "truncated data file");
 
-  // End to end: the same damage in an unpacked SavedModel directory stops the detector.
+  // End to end: the same damage in an unpacked SavedModel directory stops the head.
   safescan::testing::TempDir dir;
   std::filesystem::create_directories(dir.path() / "variables");
   auto write = [](const std::filesystem::path& p, const std::vector<std::uint8_t>& b) {
@@ -172,12 +172,16 @@ TEST(TensorBundle, CorruptedDataIsACrcMismatchNamingTheKey) {
   write(dir.path() / "keras_metadata.pb", f.keras_metadata);
   write(dir.path() / "variables" / "variables.index", f.index);
   write(dir.path() / "variables" / "variables.data-00000-of-00001", data);
-  expect_error([&] { load_laion_nsfw_detector(dir.path()); }, ErrorCode::model_invalid,
+  expect_error([&] { load_laion_nsfw_head(dir.path()); }, ErrorCode::model_invalid,
                "checksum mismatch for key 'layer_with_weights-3/kernel");
   write(dir.path() / "variables" / "variables.data-00000-of-00001", f.shards[0]);
-  EXPECT_EQ(load_laion_nsfw_detector(dir.path())->embed_dim(), 512);  // the intact directory loads
+  const auto intact = load_laion_nsfw_head(dir.path());  // the intact directory loads
+  EXPECT_EQ(intact->feature_dim(), 512);
+  EXPECT_EQ(intact->name(), "laion-nsfw");
+  ASSERT_EQ(intact->models().size(), 1u);
+  EXPECT_EQ(intact->models()[0].path, dir.path().string());
   std::filesystem::remove(dir.path() / "variables" / "variables.data-00000-of-00001");
-  expect_error([&] { load_laion_nsfw_detector(dir.path()); }, ErrorCode::model_missing, "variables.data-00000-of-00001");
+  expect_error([&] { load_laion_nsfw_head(dir.path()); }, ErrorCode::model_missing, "variables.data-00000-of-00001");
 }
 
 TEST(TensorBundle, TruncatedOrDamagedIndexIsRefused) {
@@ -308,7 +312,7 @@ void check_head(const HeadCase& hc) {
   EXPECT_NEAR(p, hc.numpy_p, 1e-5);
   EXPECT_NEAR(ref, hc.numpy_p, 2e-6);  // NumPy scaled in float64, this test in float32
 
-  // A constructed input: x_i = sin(i), through the detector (which L2-normalises first).
+  // A constructed input: x_i = sin(i), through the head (which L2-normalises first).
   std::vector<float> s(static_cast<std::size_t>(hc.dim));
   std::vector<double> sd(s.size());
   double norm = 0;
@@ -318,8 +322,31 @@ void check_head(const HeadCase& hc) {
     sd[i] = std::sin(i) / std::sqrt(norm);
   }
   const double sref = reference_probability(b, sd, hc.categorical, hc.dense_layers);
-  const float sp = load_laion_nsfw_detector(shared_dir() / hc.zip)->score(s.data()).categories.at(0).score;
+  const auto head = load_laion_nsfw_head(shared_dir() / hc.zip);
+  EXPECT_EQ(head->name(), "laion-nsfw");
+  EXPECT_EQ(head->backbone(), "clip");
+  EXPECT_EQ(head->feature_dim(), hc.dim);
+  // One output, "nsfw" (1 = NSFW), covering Sexual; what counts as NSFW is the policy's.
+  ASSERT_EQ(head->outputs(), std::vector<std::string>{"nsfw"});
+  ASSERT_EQ(head->categories().size(), 1u);
+  EXPECT_EQ(head->categories()[0].category, "Sexual");
+  EXPECT_EQ(head->categories()[0].outputs, std::vector<int>{0});
+  ASSERT_EQ(head->models().size(), 1u);
+  EXPECT_EQ(head->models()[0].path, (shared_dir() / hc.zip).string());
+  EXPECT_EQ(head->models()[0].sha256.size(), 64u);
+  float sp = -1;
+  head->score(s.data(), &sp);
   EXPECT_NEAR(std::log(sp), std::log(sref), 1e-3);  // p is tiny here: compare logs
+  // The unnormalised 5 x rating input through the head: normalised first, so it scores as
+  // the MLP does on the L2-normalised embedding.
+  std::vector<float> xn = x;
+  double xnorm = 0;
+  for (const float v : xn) xnorm += double(v) * v;
+  for (float& v : xn) v = static_cast<float>(v / std::sqrt(xnorm));
+  float hp = -1;
+  head->score(x.data(), &hp);
+  EXPECT_NEAR(hp, mlp.forward(xn.data()), 1e-5);
+  EXPECT_NEAR(hp, reference_probability(b, std::vector<double>(xn.begin(), xn.end()), hc.categorical, hc.dense_layers), 1e-5);
 }
 
 TEST(AutoKerasMlp, B32HeadMatchesIndependentForwardPasses) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dataset/sqlite.hpp"
+#include "safescan/policy.hpp"
 #include "safescan/store.hpp"
 #include "testing.hpp"
 
@@ -19,7 +20,7 @@ namespace fs = std::filesystem;
 using safescan::ErrorCode;
 using safescan::ExportFormat;
 using safescan::ExportOptions;
-using safescan::ItemRecord;
+using safescan::ItemResult;
 using safescan::OpenMode;
 using safescan::ResultStore;
 using safescan::testing::expect_error;
@@ -27,8 +28,12 @@ using safescan::testing::TempDir;
 
 const std::string kWeird = "/d/we,ird \"name\"\nx.jpg";
 
-ItemRecord ok_item(const std::string& path, std::vector<safescan::ScoreRecord> scores) {
-  ItemRecord it;
+using safescan::Decision;
+using safescan::Likelihood;
+
+ItemResult ok_item(const std::string& path, std::vector<safescan::ScoreRecord> scores,
+                   std::vector<safescan::CategoryRecord> categories = {}) {
+  ItemResult it;
   it.key = it.path = path;
   it.source = "/d";
   it.bytes = 2048;
@@ -37,26 +42,36 @@ ItemRecord ok_item(const std::string& path, std::vector<safescan::ScoreRecord> s
   it.format = "jpeg";
   it.sha256 = std::string(64, 'f');
   it.scores = std::move(scores);
+  it.categories = std::move(categories);
+  for (const auto& c : it.categories) it.decision = std::max(it.decision, c.decision);
   return it;
 }
 
-// a: nsfw flags it; b: q16 flags it; c: unreadable; weird: nothing; e: high-ish scores that
-// their detectors did not flag.
+// a: the policy blocked nsfw's Sexual; b: q16's Hate; c: unreadable; weird: nothing; e: high-ish
+// scores the policy allowed (as a stricter policy would).
 void write_fixture(const fs::path& file) {
   auto a = ok_item("/d/a.jpg", {{"nsfw", "porn", 0.95f, true}, {"nsfw", "neutral", 0.05f, false},
-                                {"q16", "inappropriate", 0.30f, false}});
+                                {"q16", "inappropriate", 0.30f, false}},
+                   {{"nsfw", "Sexual", 0.95f, Likelihood::very_likely, Decision::block},
+                    {"q16", "Hate", 0.30f, Likelihood::possible, Decision::allow}});
   a.faces = std::vector<safescan::FaceRecord>{{1, 2, 30, 40, 0.875f}};
   a.face_detector = "yunet";
   a.meta_json = R"({"caption":"hi","id":7})";
-  auto b = ok_item("/d/b.jpg", {{"nsfw", "porn", 0.40f, false}, {"q16", "inappropriate", 0.97f, true}});
-  ItemRecord c;
+  auto b = ok_item("/d/b.jpg", {{"nsfw", "porn", 0.40f, false}, {"q16", "inappropriate", 0.97f, true}},
+                   {{"nsfw", "Sexual", 0.40f, Likelihood::possible, Decision::allow},
+                    {"q16", "Hate", 0.97f, Likelihood::very_likely, Decision::block}});
+  ItemResult c;
   c.key = c.path = "/d/c.jpg";
   c.source = "/d";
   c.ok = false;
   c.error_code = "corrupt";
   c.error_message = "/d/c.jpg: truncated JPEG data";
-  auto weird = ok_item(kWeird, {{"nsfw", "porn", 0.2f, false}, {"q16", "inappropriate", 0.1f, false}});
-  auto e = ok_item("/d/e.jpg", {{"nsfw", "porn", 0.6f, false}, {"q16", "inappropriate", 0.55f, false}});
+  auto weird = ok_item(kWeird, {{"nsfw", "porn", 0.2f, false}, {"q16", "inappropriate", 0.1f, false}},
+                       {{"nsfw", "Sexual", 0.2f, Likelihood::unlikely, Decision::allow},
+                        {"q16", "Hate", 0.1f, Likelihood::unlikely, Decision::allow}});
+  auto e = ok_item("/d/e.jpg", {{"nsfw", "porn", 0.6f, false}, {"q16", "inappropriate", 0.55f, false}},
+                   {{"nsfw", "Sexual", 0.6f, Likelihood::likely, Decision::allow},
+                    {"q16", "Hate", 0.55f, Likelihood::likely, Decision::allow}});
   e.faces.emplace();  // a face detector ran and found none
   e.face_detector = "hog";
   auto db = ResultStore::open(file);
@@ -132,6 +147,12 @@ TEST(Export, JsonLines) {
   EXPECT_EQ(a["bytes"], 2048);
   EXPECT_EQ(a["sha256"], std::string(64, 'f'));
   EXPECT_EQ(a["flagged"], true);
+  EXPECT_EQ(a["decision"], "block");
+  EXPECT_EQ(a["categories"]["Sexual"].get<double>(), 0.95);
+  EXPECT_EQ(a["categories"]["Hate"].get<double>(), 0.3);
+  EXPECT_EQ(a["likelihood"]["Sexual"], "VERY_LIKELY");
+  EXPECT_EQ(a["likelihood"]["Hate"], "POSSIBLE");
+  EXPECT_EQ(a["categories"].begin().key(), "Hate");  // UnsafeBench's order: Hate before Sexual
   EXPECT_EQ(a["scores"]["nsfw"]["porn"].get<double>(), 0.95);  // the float's shortest text
   EXPECT_EQ(a["scores"]["q16"]["inappropriate"].get<double>(), 0.3);
   ASSERT_EQ(a["faces"].size(), 1u);
@@ -145,22 +166,24 @@ TEST(Export, JsonLines) {
 
   EXPECT_EQ(j[1]["flagged"], true);
   EXPECT_FALSE(j[1].contains("faces"));
-  EXPECT_TRUE(j[1]["face_count"].is_null());
+  EXPECT_FALSE(j[1].contains("face_count"));  // no face detector ran
   EXPECT_FALSE(j[1].contains("meta"));
 
   const auto& c = j[2];
   EXPECT_EQ(c["status"], "error");
-  EXPECT_EQ(c["error_code"], "corrupt");
-  EXPECT_EQ(c["error"], "/d/c.jpg: truncated JPEG data");
+  EXPECT_EQ(c["error"]["code"], "corrupt");
+  EXPECT_EQ(c["error"]["message"], "/d/c.jpg: truncated JPEG data");
   EXPECT_EQ(c["flagged"], false);
   EXPECT_TRUE(c["width"].is_null());
   EXPECT_TRUE(c["bytes"].is_null());
-  EXPECT_TRUE(c["scores"].empty());
+  EXPECT_FALSE(c.contains("scores"));
+  EXPECT_FALSE(c.contains("decision"));
 
   EXPECT_EQ(j[3]["key"], kWeird);
   EXPECT_EQ(j[4]["faces"], nlohmann::ordered_json::array());
   EXPECT_EQ(j[4]["face_count"], 0);
   EXPECT_EQ(j[4]["flagged"], false);
+  EXPECT_EQ(j[4]["decision"], "allow");
 }
 
 TEST(Export, CsvWithQuoting) {
@@ -232,15 +255,41 @@ TEST(Export, FiltersDecideFlagged) {
   o.min_score = 0.0f;
   EXPECT_EQ(removal(o), "/d/a.jpg\n/d/b.jpg\n" + kWeird + "\n/d/e.jpg\n");
 
-  // The same rule drives "flagged" in the other formats.
+  // Categories select too, in any spelling.
+  o = {};
+  o.category = "sexual";
+  EXPECT_EQ(removal(o), "/d/a.jpg\n");
+  o.category = "HATE";
+  EXPECT_EQ(removal(o), "/d/b.jpg\n");
+
+  // The same rule drives "flagged" in the CSV; JSON Lines rows stay the results as scored.
   ExportOptions q;
   q.detector = "q16";
   const auto rows = parse_csv(run_export(dir / "s.db", ExportFormat::csv, q));
   EXPECT_EQ(rows[1][9], "0");
   EXPECT_EQ(rows[2][9], "1");
   const auto jl = lines(run_export(dir / "s.db", ExportFormat::jsonl, q));
-  EXPECT_EQ(nlohmann::json::parse(jl[0])["flagged"], false);
-  EXPECT_EQ(nlohmann::json::parse(jl[1])["flagged"], true);
+  EXPECT_EQ(nlohmann::json::parse(jl[0])["flagged"], true);
+  EXPECT_EQ(jl, lines(run_export(dir / "s.db", ExportFormat::jsonl)));
+}
+
+TEST(Export, AnotherPolicyDecidesAgainFromTheStoredCategories) {
+  TempDir dir;
+  write_fixture(dir / "s.db");
+  const auto strict = safescan::Policy::parse("version = 1\n[categories.default]\nblock = 0.5\nreview = 0.25\n", "toml", "strict");
+  ExportOptions o;
+  o.policy = &strict;
+  // e's 0.6 / 0.55 now block; weird's 0.2 stays allowed; a's Hate 0.3 is now a review.
+  EXPECT_EQ(run_export(dir / "s.db", ExportFormat::removal_list, o), "/d/a.jpg\n/d/b.jpg\n/d/e.jpg\n");
+  const auto jl = lines(run_export(dir / "s.db", ExportFormat::jsonl, o));
+  const auto a = nlohmann::json::parse(jl[0]), e = nlohmann::json::parse(jl[4]);
+  EXPECT_EQ(a["decision"], "block");
+  EXPECT_EQ(e["decision"], "block");
+  EXPECT_EQ(e["likelihood"]["Sexual"], "LIKELY");  // the policy's boundaries: 0.6 >= 0.5
+  auto lenient = safescan::Policy::builtin();
+  lenient.set_block_threshold(0.99f);
+  o.policy = &lenient;
+  EXPECT_EQ(run_export(dir / "s.db", ExportFormat::removal_list, o), "");
 }
 
 TEST(Export, DecisionsOverrideTheRemovalList) {
@@ -253,13 +302,14 @@ TEST(Export, DecisionsOverrideTheRemovalList) {
   add_decision(dir / "s.db", "/d/e.jpg", "remove", "2024-03-01T00:00:00.000Z");
   add_decision(dir / "s.db", "/d/e.jpg", "keep", "2024-01-01T00:00:00.000Z");  // inserted later, decided earlier
   EXPECT_EQ(run_export(dir / "s.db", ExportFormat::removal_list), "/d/b.jpg\n/d/c.jpg\n/d/e.jpg\n");
-  // Decisions do not change the detectors' view in the other formats, but jsonl reports them.
+  // Reviews do not change the detectors' view in the other formats, but jsonl reports them.
   EXPECT_EQ(run_export(dir / "s.db", ExportFormat::q16), "inappropriate,1,0.95,/d/a.jpg\ninappropriate,1,0.97,/d/b.jpg\n");
   const auto jl = lines(run_export(dir / "s.db", ExportFormat::jsonl));
-  EXPECT_EQ(nlohmann::json::parse(jl[0])["decision"], "keep");
-  EXPECT_EQ(nlohmann::json::parse(jl[1])["decision"], "skip");
-  EXPECT_EQ(nlohmann::json::parse(jl[4])["decision"], "remove");
-  EXPECT_FALSE(nlohmann::json::parse(jl[3]).contains("decision"));
+  EXPECT_EQ(nlohmann::json::parse(jl[0])["review"], "keep");
+  EXPECT_EQ(nlohmann::json::parse(jl[0])["decision"], "block");  // the policy's, untouched
+  EXPECT_EQ(nlohmann::json::parse(jl[1])["review"], "skip");
+  EXPECT_EQ(nlohmann::json::parse(jl[4])["review"], "remove");
+  EXPECT_FALSE(nlohmann::json::parse(jl[3]).contains("review"));
   // The CHECK constraint keeps decisions to keep / remove / skip.
   expect_error([&] { add_decision(dir / "s.db", "/d/a.jpg", "delete", "2024-01-01T00:00:00Z"); },
                ErrorCode::invalid_argument, "CHECK constraint failed");

@@ -24,8 +24,8 @@ using testing::read_all;
 using testing::shared_dir;
 using testing::TempDir;
 
-ItemRecord image_item(std::int64_t id, const std::string& path, float sexual, int faces = -1) {
-  ItemRecord it;
+ItemResult image_item(std::int64_t id, const std::string& path, float sexual, int faces = -1) {
+  ItemResult it;
   it.id = id;
   it.key = it.path = path;
   it.source = "/data";
@@ -42,8 +42,8 @@ ItemRecord image_item(std::int64_t id, const std::string& path, float sexual, in
   return it;
 }
 
-ItemRecord error_item(std::int64_t id, const std::string& path, const std::string& code) {
-  ItemRecord it;
+ItemResult error_item(std::int64_t id, const std::string& path, const std::string& code) {
+  ItemResult it;
   it.id = id;
   it.key = it.path = path;
   it.source = "/data";
@@ -136,9 +136,9 @@ TEST(ReportStats, TopItemsAreTheHighestScoresFirstAndBounded) {
 }
 
 TEST(ReportStats, ClassesFromFoldersShardsAndMetadata) {
-  ItemRecord file = image_item(1, "/data/train/n0144/img.jpg", 0.1f);
+  ItemResult file = image_item(1, "/data/train/n0144/img.jpg", 0.1f);
   EXPECT_EQ(report::item_class(file, "folder"), "n0144");
-  ItemRecord member = file;
+  ItemResult member = file;
   member.path = "/shards/00001.tar";
   member.member = "cats/000123.jpg";
   EXPECT_EQ(report::item_class(member, "folder"), "cats");
@@ -225,7 +225,7 @@ TEST_F(WriteReport, WritesTheCardItsTwinAndTheClassTable) {
   info.config_json = R"({"detectors":["nsfw-mobilenet-v2"]})";
   info.models_json = R"([{"name":"yunet","path":"/m/y.onnx","sha256":"abc123"}])";
   const auto run = store.begin_run(info);
-  std::vector<ItemRecord> items = {image_item(0, (shared_dir() / "images/messi5.jpg").string(), 0.95f, 1),
+  std::vector<ItemResult> items = {image_item(0, (shared_dir() / "images/messi5.jpg").string(), 0.95f, 1),
                                    image_item(0, (dir / "gone/missing.jpg").string(), 0.9f),
                                    image_item(0, (dir / "x/ok.jpg").string(), 0.1f),
                                    error_item(0, (dir / "x/<b>bad.jpg").string(), "not_an_image")};

@@ -23,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using safescan::ErrorCode;
 using safescan::FaceRecord;
-using safescan::ItemRecord;
+using safescan::ItemResult;
 using safescan::OpenMode;
 using safescan::ResultStore;
 using safescan::RunInfo;
@@ -43,11 +43,11 @@ TEST(Store, CreatesSchemaAndReopens) {
   const fs::path file = dir / "scan.db";
   { auto db = ResultStore::open(file); EXPECT_EQ(db.file(), file); }
   ASSERT_TRUE(fs::exists(file));
-  EXPECT_EQ(pragma_text(file, "PRAGMA user_version"), "1");
+  EXPECT_EQ(pragma_text(file, "PRAGMA user_version"), "2");
   EXPECT_EQ(pragma_text(file, "PRAGMA application_id"), std::to_string(0x53665363));
   auto tables = pragma_text(file, "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema "
                                   "WHERE type = 'table' ORDER BY name)");
-  EXPECT_EQ(tables, "decisions,faces,items,runs,score_columns,scores,units");
+  EXPECT_EQ(tables, "categories,decisions,faces,items,runs,score_columns,scores,units");
   // "Top flagged" queries use the partial index.
   const auto plan = query_plan(file, "SELECT item_id, score FROM scores WHERE detector = 'q16' AND "
                                      "category = 'inappropriate' AND flagged = 1 ORDER BY score DESC LIMIT 10");
@@ -55,6 +55,7 @@ TEST(Store, CreatesSchemaAndReopens) {
   EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
   // The streaming reads need no sorting.
   for (const char* sql : {"SELECT * FROM items ORDER BY id", "SELECT * FROM scores ORDER BY item_id, detector, category",
+                          "SELECT * FROM categories ORDER BY item_id, detector, category",
                           "SELECT * FROM faces ORDER BY item_id, rowid",
                           "SELECT item_id, decision FROM decisions ORDER BY item_id, decided_at, id"})
     EXPECT_EQ(query_plan(file, sql).find("TEMP B-TREE"), std::string::npos) << sql << ": " << query_plan(file, sql);
@@ -66,6 +67,58 @@ TEST(Store, CreatesSchemaAndReopens) {
   expect_error([&] { ResultStore::open(dir / "missing.db", OpenMode::read_only); }, ErrorCode::unreadable, "no such");
   expect_error([&] { ResultStore::open(dir.path(), OpenMode::create); }, ErrorCode::unreadable, "directory");
   EXPECT_FALSE(fs::exists(dir / "missing.db"));
+}
+
+// A store written before policies (schema 1: no categories, no item decision) is read with the
+// decisions its raw flags made, and upgraded in place when opened for writing.
+TEST(Store, SchemaOneIsReadAndUpgraded) {
+  TempDir dir;
+  const fs::path file = dir / "old.db";
+  auto items = make_items(0, 12);
+  for (auto& it : items) {
+    it.categories.clear();
+    it.decision = safescan::Decision::allow;
+  }
+  {
+    auto db = ResultStore::open(file);
+    db.write_batch(db.begin_run(run_info()), items);
+  }
+  {  // back to schema 1, as an older safescan wrote it
+    auto raw = safescan::sqlite::Database::open(file, SQLITE_OPEN_READWRITE);
+    raw.exec("DROP INDEX items_decision");
+    raw.exec("DROP TABLE categories");
+    raw.exec("ALTER TABLE items DROP COLUMN decision");
+    raw.exec("PRAGMA user_version = 1");
+  }
+  auto expected_decision = [](const ItemResult& it) {
+    const bool any = std::any_of(it.scores.begin(), it.scores.end(), [](const ScoreRecord& s) { return s.flagged; });
+    return it.ok && any ? safescan::Decision::block : safescan::Decision::allow;
+  };
+  {
+    const auto db = ResultStore::open(file, OpenMode::read_only);
+    EXPECT_EQ(pragma_text(file, "PRAGMA user_version"), "1");  // reading changes nothing
+    std::size_t i = 0, flagged = 0;
+    db.for_each_item([&](const ItemResult& it) {
+      EXPECT_EQ(it.decision, expected_decision(items[i])) << it.key;
+      EXPECT_TRUE(it.categories.empty());
+      flagged += it.flagged();
+      ++i;
+    });
+    EXPECT_EQ(i, items.size());
+    EXPECT_GT(flagged, 0u);
+  }
+  {
+    auto db = ResultStore::open(file);  // create mode: upgrades
+    EXPECT_EQ(pragma_text(file, "PRAGMA user_version"), "2");
+    db.write_batch(db.begin_run(run_info()), make_items(21, 3));
+    std::size_t with_categories = 0;
+    db.for_each_item([&](const ItemResult& it) {
+      if (it.id <= 12) return;  // the old items keep their derived decisions
+      with_categories += !it.categories.empty();
+    });
+    EXPECT_EQ(with_categories, 3u);
+    EXPECT_EQ(describe_all(db).size(), 15u);
+  }
 }
 
 TEST(Store, RejectsFilesThatAreNotSafescanStores) {
@@ -196,7 +249,7 @@ TEST(Store, ContainsUnitsAndCounts) {
   TempDir dir;
   auto db = ResultStore::open(dir / "scan.db");
   const auto run = db.begin_run(run_info());
-  ItemRecord member;
+  ItemResult member;
   member.key = "shard-000/0001";
   member.path = "/shards/shard-000.tar";
   member.member = "0001.jpg";
@@ -230,8 +283,8 @@ TEST(Store, ForEachItemRoundTrip) {
     db.write_batch(db.begin_run(run_info()), items);
   }
   auto db = ResultStore::open(dir / "scan.db", OpenMode::read_only);
-  std::vector<ItemRecord> read;
-  db.for_each_item([&](const ItemRecord& it) { read.push_back(it); });
+  std::vector<ItemResult> read;
+  db.for_each_item([&](const ItemResult& it) { read.push_back(it); });
   ASSERT_EQ(read.size(), items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
     EXPECT_EQ(describe(read[i]), describe(items[i]));
@@ -272,7 +325,7 @@ TEST(Store, WalModeAndReaderWhileWriterIsOpen) {
   EXPECT_EQ(reader.count_items(), 20);
   EXPECT_TRUE(reader.contains("/data/img15.jpg", ""));
   std::size_t seen = 0;
-  reader.for_each_item([&](const ItemRecord&) {
+  reader.for_each_item([&](const ItemResult&) {
     if (seen++ == 0) writer.write_batch(run, make_items(20, 5));  // a writer does not disturb the read
   });
   EXPECT_EQ(seen, 20u);
@@ -286,7 +339,7 @@ TEST(Store, WriteRate) {
   auto db = ResultStore::open(dir / "scan.db");
   const auto run = db.begin_run(run_info());
   constexpr int kItems = 32768, kBatch = 64, kScores = 10;
-  std::vector<std::vector<ItemRecord>> batches;
+  std::vector<std::vector<ItemResult>> batches;
   for (int b = 0; b < kItems / kBatch; ++b) {
     batches.push_back(make_items(b * kBatch, kBatch, kScores));
     for (auto& item : batches.back())  // a realistic share of flagged scores: about 2 %

@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using safescan::ErrorCode;
-using safescan::ItemRecord;
+using safescan::ItemResult;
 using safescan::OpenMode;
 using safescan::ResultStore;
 using safescan::testing::describe;
@@ -27,11 +27,11 @@ using safescan::testing::pragma_text;
 using safescan::testing::run_info;
 using safescan::testing::TempDir;
 
-void write_store(const fs::path& file, const std::vector<ItemRecord>& items, int rank = 0) {
+void write_store(const fs::path& file, const std::vector<ItemResult>& items, int rank = 0) {
   auto db = ResultStore::open(file);
   const auto run = db.begin_run(run_info(rank));
   for (std::size_t i = 0; i < items.size(); i += 16)
-    db.write_batch(run, std::vector<ItemRecord>(items.begin() + i, items.begin() + std::min(items.size(), i + 16)));
+    db.write_batch(run, std::vector<ItemResult>(items.begin() + i, items.begin() + std::min(items.size(), i + 16)));
   db.mark_unit_done(run, "files:/data:" + std::to_string(rank));
   db.end_run(run, "complete");
 }
@@ -94,8 +94,8 @@ TEST(StoreMerge, CopiesDecisions) {
   EXPECT_EQ(safescan::merge_stores(dir / "m.db", {dir / "a.db"}), 7u);
   EXPECT_EQ(safescan::merge_stores(dir / "m.db", {dir / "a.db"}), 0u);
   std::map<std::string, std::string> decisions;
-  ResultStore::open(dir / "m.db", OpenMode::read_only).for_each_item([&](const ItemRecord& it) {
-    if (!it.decision.empty()) decisions[it.path] = it.decision;
+  ResultStore::open(dir / "m.db", OpenMode::read_only).for_each_item([&](const ItemResult& it) {
+    if (!it.review.empty()) decisions[it.path] = it.review;
   });
   EXPECT_EQ(decisions, (std::map<std::string, std::string>{{"/data/img2.jpg", "remove"}, {"/data/img4.jpg", "keep"}}));
   EXPECT_EQ(pragma_text(dir / "m.db", "SELECT count(*) FROM decisions"), "2");

@@ -10,6 +10,7 @@
 #include "io/tensor_file.hpp"
 #include "safescan/clip.hpp"
 #include "safescan/runtime.hpp"
+#include "golden.hpp"
 #include "testing.hpp"
 
 namespace {
@@ -19,10 +20,7 @@ namespace fs = std::filesystem;
 
 const fs::path kFixture = "fixtures/clip-tiny";
 
-nlohmann::json reference() {
-  std::ifstream in(shared_dir() / kFixture / "reference.json");
-  return nlohmann::json::parse(in);
-}
+const nlohmann::json& reference() { return safescan::testing::clip_tiny_reference(); }
 
 double cosine(const float* a, const std::vector<double>& b) {
   double ab = 0, aa = 0, bb = 0;
@@ -68,7 +66,7 @@ TEST_P(ClipParity, ConfigInferredFromShapes) {
 
 TEST_P(ClipParity, EmbeddingsAndLogitsMatchTheReference) {
   const auto clip = safescan::ClipModel::load(shared_dir() / kFixture / GetParam());
-  const auto ref = reference();
+  const auto& ref = reference();
   const int dim = clip.config().embed_dim;
 
   // Texts: the reference's own tokens, so this checks the encoder alone.
@@ -104,7 +102,7 @@ TEST_P(ClipParity, EmbeddingsAndLogitsMatchTheReference) {
 
 TEST_P(ClipParity, FromImageFilesThroughOurPreprocessing) {
   const auto clip = safescan::ClipModel::load(shared_dir() / kFixture / GetParam());
-  const auto ref = reference();  // keep the document alive for the loop
+  const auto& ref = reference();  // keep the document alive for the loop
   for (const auto& img : ref["images"]) {
     const auto image = safescan::load_image(shared_dir() / "images" / img["file"].get<std::string>());
     std::vector<float> px(clip.input_floats());

@@ -10,6 +10,7 @@
 #include "safescan/image.hpp"
 #include "safescan/nsfw.hpp"
 #include "safescan/runtime.hpp"
+#include "golden.hpp"
 #include "testing.hpp"
 
 namespace {
@@ -17,27 +18,6 @@ namespace {
 using safescan::testing::shared_dir;
 
 constexpr double kTolerance = 2e-3;
-
-struct GoldenRow {
-  std::string image;
-  std::array<double, 5> probs;
-};
-
-std::map<std::string, std::vector<GoldenRow>> read_golden() {
-  std::map<std::string, std::vector<GoldenRow>> rows;
-  std::ifstream in(shared_dir() / "golden/nsfwjs_public.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const auto j = nlohmann::json::parse(line);
-    GoldenRow r;
-    r.image = j.at("image").get<std::string>();
-    const char* keys[] = {"Drawing", "Hentai", "Neutral", "Porn", "Sexy"};
-    for (int i = 0; i < 5; ++i) r.probs[i] = j.at("probs").at(keys[i]).get<double>();
-    rows[j.at("model").get<std::string>()].push_back(r);
-  }
-  return rows;
-}
 
 std::filesystem::path image_for(const std::string& stem) {
   for (const char* ext : {".png", ".jpg", ".jpeg"}) {
@@ -53,9 +33,8 @@ TEST_P(NsfwParity, MatchesNsfwjsWithin2e3) {
   SAFESCAN_REQUIRE_SHARED("golden/nsfwjs_public.jsonl");
   safescan::configure_runtime();
   const auto [model_name, golden_name] = GetParam();
-  const auto golden = read_golden();
-  ASSERT_TRUE(golden.count(golden_name)) << "no golden rows for " << golden_name;
-  const auto& rows = golden.at(golden_name);
+  const auto& rows = safescan::testing::nsfwjs_golden(golden_name);
+  ASSERT_FALSE(rows.empty()) << "no golden rows for " << golden_name;
   ASSERT_GE(rows.size(), 30u);
 
   const auto clf = safescan::NsfwClassifier::load(model_name);

@@ -6,11 +6,12 @@
 #include <chrono>
 #include <thread>
 
-#include "pipeline/bounded_queue.hpp"
-#include "pipeline/progress.hpp"
-#include "pipeline/unit_tracker.hpp"
+#include "engine/bounded_queue.hpp"
+#include "scan/progress.hpp"
+#include "scan/unit_tracker.hpp"
 
-namespace safescan::pipeline {
+namespace safescan::scanning {
+using engine::BoundedQueue;
 namespace {
 
 TEST(BoundedQueue, ProducerWaitsWhenFullAndPopDrainsAfterClose) {
@@ -86,4 +87,4 @@ TEST(ProgressLine, ShowsTotalRateEtaAndErrors) {
 }
 
 }  // namespace
-}  // namespace safescan::pipeline
+}  // namespace safescan::scanning

@@ -1,4 +1,4 @@
-#include "pipeline/progress.hpp"
+#include "scan/progress.hpp"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
-namespace safescan::pipeline {
+namespace safescan::scanning {
 
 namespace {
 
@@ -90,4 +90,4 @@ void ProgressReporter::loop() {
   }
 }
 
-}  // namespace safescan::pipeline
+}  // namespace safescan::scanning

@@ -2,6 +2,7 @@
 // so a fast stage can never run ahead of a slow one and memory stays flat (back pressure).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -9,7 +10,7 @@
 #include <optional>
 #include <utility>
 
-namespace safescan::pipeline {
+namespace safescan::engine {
 
 template <typename T>
 class BoundedQueue {
@@ -34,6 +35,19 @@ class BoundedQueue {
     std::unique_lock lock(mu_);
     not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
     return take(lock);
+  }
+
+  // Blocks until an item arrives, the queue is closed and drained, or `deadline` passes
+  // (then nullopt while the queue may still be open: see closed_and_empty()).
+  std::optional<T> pop_until(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    not_empty_.wait_until(lock, deadline, [&] { return closed_ || !items_.empty(); });
+    return take(lock);
+  }
+
+  bool closed_and_empty() const {
+    std::lock_guard lock(mu_);
+    return closed_ && items_.empty();
   }
 
   // Non-blocking: nullopt when empty.
@@ -75,4 +89,4 @@ class BoundedQueue {
   bool closed_ = false;
 };
 
-}  // namespace safescan::pipeline
+}  // namespace safescan::engine

@@ -7,14 +7,20 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/detector_set.hpp"
+#include "safescan/detector.hpp"
+#include "safescan/policy.hpp"
 #include "safescan/scan.hpp"
 #include "safescan/store.hpp"
 
-namespace safescan::pipeline {
+namespace safescan::scanning {
 
-// Whether every source is a .npy, and the width of the first one (from its header).
-SourceHints source_hints(const std::vector<std::string>& sources);
+// The detectors, the policy and their description for the runs table.
+struct LoadedScan {
+  DetectorSet detectors;
+  Policy policy;
+  nlohmann::json config;  // detectors, spec, policy, precision
+};
+LoadedScan load_scan_detectors(const ScanConfig& config);
 
 // The runs-table record of this process's run (version, command, config, models, host, rank).
 RunInfo make_run_info(const ScanConfig& config, const nlohmann::json& detectors, const nlohmann::json& models);
@@ -49,4 +55,4 @@ class LocalFeed final : public WorkFeed {
   std::atomic<bool> has_tar_{false};
 };
 
-}  // namespace safescan::pipeline
+}  // namespace safescan::scanning

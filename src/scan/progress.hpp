@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-namespace safescan::pipeline {
+namespace safescan::scanning {
 
 struct ScanCounters {
   std::atomic<std::size_t> ok{0}, failed{0}, skipped{0};
@@ -47,4 +47,4 @@ class ProgressReporter {
   std::thread thread_;
 };
 
-}  // namespace safescan::pipeline
+}  // namespace safescan::scanning

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace safescan::pipeline {
+namespace safescan::scanning {
 
 class UnitTracker {
  public:
@@ -72,4 +72,4 @@ class UnitTracker {
   std::size_t next_ = 0;
 };
 
-}  // namespace safescan::pipeline
+}  // namespace safescan::scanning

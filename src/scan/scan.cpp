@@ -8,8 +8,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "io/tensor_file.hpp"
-#include "pipeline/scan_internal.hpp"
+#include "scan/scan_internal.hpp"
 #include "safescan/error.hpp"
 
 namespace safescan {
@@ -20,23 +19,6 @@ namespace {
 
 std::atomic<int> g_stop_requests{0};
 int g_rank = 0, g_ranks = 1;
-
-bool ends_with_ci(const std::string& s, std::string_view suffix) {
-  if (s.size() < suffix.size()) return false;
-  return std::equal(suffix.rbegin(), suffix.rend(), s.rbegin(),
-                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
-}
-
-// The width D of an N x D (or D) .npy, from its header (0 when it cannot be read: reading
-// the source then reports why).
-int npy_width(const std::string& file) {
-  try {
-    const io::NpyHeader h = io::read_npy_header(file);
-    return h.shape.empty() ? 0 : static_cast<int>(h.shape.back());
-  } catch (const Error&) {
-    return 0;
-  }
-}
 
 extern "C" void on_stop_signal(int) { request_scan_stop(); }
 
@@ -60,20 +42,7 @@ void install_scan_signal_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-namespace pipeline {
-
-SourceHints source_hints(const std::vector<std::string>& sources) {
-  SourceHints h;
-  h.embeddings_only = !sources.empty();
-  for (const auto& s : sources) {
-    if (ends_with_ci(s, ".npy")) {
-      if (!h.embeddings_dim) h.embeddings_dim = npy_width(s);
-    } else {
-      h.embeddings_only = false;
-    }
-  }
-  return h;
-}
+namespace scanning {
 
 void set_process_rank(int rank, int ranks) {
   g_rank = rank;
@@ -133,6 +102,6 @@ std::size_t merge_and_remove_parts(const fs::path& db, const std::vector<fs::pat
   return added;
 }
 
-}  // namespace pipeline
+}  // namespace scanning
 
 }  // namespace safescan
