@@ -23,7 +23,7 @@ struct ClassifyCommand {
   DetectorFlags detectors;
   PolicyFlags policy;
   std::string format = "auto";
-  int batch = 16;
+  int batch = 32;  // as scan: the same batches, so the same bits
   std::uint64_t max_pixels = kDefaultMaxPixels;
   std::vector<std::string> paths;
   std::vector<std::string> embeddings;

@@ -3,7 +3,7 @@
 //
 //   auto clf = safescan::NsfwClassifier::load("nsfw-mobilenet-v2");
 //   safescan::NsfwScores s = clf.classify(safescan::load_image("photo.jpg"));
-//   if (s.sexual() >= 0.5) ...
+//   float sexual = s.sexual();   // porn + hentai: the Sexual category (decisions: policy.hpp)
 #pragma once
 
 #include <array>
@@ -22,9 +22,6 @@ namespace safescan {
 enum class NsfwClass { drawing = 0, hentai, neutral, porn, sexy };
 inline constexpr std::array<std::string_view, 5> kNsfwClassNames = {"drawing", "hentai", "neutral", "porn", "sexy"};
 
-// Default decision: flagged when sexual (porn + hentai) >= 0.5 or suggestive (sexy) >= 0.5.
-inline constexpr float kDefaultNsfwThreshold = 0.5f;
-
 struct NsfwScores {
   std::array<float, 5> probs{};  // softmax over kNsfwClassNames
 
@@ -32,9 +29,6 @@ struct NsfwScores {
   NsfwClass top() const;
   float sexual() const { return (*this)[NsfwClass::porn] + (*this)[NsfwClass::hentai]; }
   float suggestive() const { return (*this)[NsfwClass::sexy]; }
-  bool flagged(float threshold = kDefaultNsfwThreshold) const {
-    return sexual() >= threshold || suggestive() >= threshold;
-  }
 };
 
 class NsfwClassifier {

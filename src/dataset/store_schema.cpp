@@ -12,7 +12,9 @@ namespace safescan::store_schema {
 
 namespace {
 
-// Schema 1 -> 2: the policy's decisions (items.decision) and per-category verdicts.
+// Schema 1 -> 2: the policy's decisions (items.decision: NULL for failed items) and, per
+// detector and category, the score and the policy's verdict on it. A new store is schema 1
+// then this: one definition of every table.
 constexpr const char* kUpgrade1to2 = R"sql(
 ALTER TABLE items ADD COLUMN decision TEXT CHECK (decision IN ('allow', 'review', 'block'));
 CREATE TABLE categories (
@@ -27,6 +29,7 @@ CREATE TABLE categories (
 CREATE INDEX items_decision ON items(decision) WHERE decision IN ('review', 'block');
 )sql";
 
+// Schema 1: what a new store starts from (then kUpgrade1to2).
 constexpr const char* kSchema = R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -65,7 +68,6 @@ CREATE TABLE items (
   face_count INTEGER,                      -- NULL: no face detector ran
   face_detector TEXT,
   created TEXT NOT NULL,
-  decision TEXT CHECK (decision IN ('allow', 'review', 'block')),  -- the policy's; NULL: failed (or schema 1)
   UNIQUE (path, member)
 );
 CREATE INDEX items_key ON items(key);
@@ -86,18 +88,6 @@ CREATE TABLE scores (
 CREATE INDEX scores_flagged ON scores(detector, category, score) WHERE flagged = 1;
 
 -- Every (detector, category) of the scores table: the CSV export's columns.
--- Per detector and category, the score and the policy's verdict on it (schema 2).
-CREATE TABLE categories (
-  item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
-  detector TEXT NOT NULL,
-  category TEXT NOT NULL,                  -- UnsafeBench's names, and Suggestive
-  score REAL NOT NULL,
-  likelihood TEXT NOT NULL CHECK (likelihood IN ('VERY_UNLIKELY', 'UNLIKELY', 'POSSIBLE', 'LIKELY', 'VERY_LIKELY')),
-  decision TEXT NOT NULL CHECK (decision IN ('allow', 'review', 'block')),
-  PRIMARY KEY (item_id, detector, category)
-) WITHOUT ROWID;
-CREATE INDEX items_decision ON items(decision) WHERE decision IN ('review', 'block');
-
 CREATE TABLE score_columns (
   detector TEXT NOT NULL,
   category TEXT NOT NULL,
@@ -191,6 +181,7 @@ std::int64_t prepare(sqlite::Database& db, OpenMode mode) {
   sqlite::Transaction tx(db);
   if (check(db)) return db.query_int64("PRAGMA user_version");
   db.exec(kSchema);
+  db.exec(kUpgrade1to2);
   db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
   db.exec("PRAGMA user_version = " + std::to_string(kVersion));
   tx.commit();

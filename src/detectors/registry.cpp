@@ -125,16 +125,9 @@ ClipSide load_clip(const DetectorOptions& o, bool need_text_encoder) {
     if (!v) throw Error(ErrorCode::invalid_argument, "unknown CLIP variant '" + o.clip_variant + "' (" + clip_variant_names() + ")");
     c.variant = std::string(v->name);
   }
-  if (c.variant.empty()) {
-    std::vector<const ClipVariant*> same;
-    for (const auto& v : clip_variants())
-      if (v.config.embed_dim == c.dim) same.push_back(&v);
-    if (same.size() == 1) c.variant = std::string(same[0]->name);
-    if (same.size() > 1) {
-      c.variant = std::string(same[0]->name);
-      spdlog::warn("{}-wide embeddings taken as {} (pass --clip-variant otherwise)", c.dim, c.variant);
-    }
-  }
+  // Otherwise the heads infer it from the width where it is unambiguous (768: ViT-L-14); for
+  // 512-wide embeddings (ViT-B-32 or ViT-B-16) a head with per-variant files (Q16) asks for
+  // --clip-variant rather than guess.
   return c;
 }
 

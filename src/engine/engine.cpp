@@ -60,9 +60,10 @@ struct Engine::Impl {
   std::atomic<bool> accepting{true};
   std::mutex submit_mu;  // sequence numbers follow the queue's order
   std::uint64_t next_seq = 0;
-  // Ordered mode: results wait for the ones before them; at most this many items are between
-  // submit() and the sink, so that one slow item cannot make the waiting room grow without bound.
-  static constexpr std::uint64_t kMaxOutstanding = 4096;
+  // Ordered mode: items wait for the ones before them (for their batch, then for the sink); at
+  // most this many are between submit() and the sink, so that one slow item cannot make the
+  // waiting rooms grow without bound (each waiting item holds its preprocessed input).
+  std::uint64_t max_outstanding = 0;
   std::mutex emitted_mu;
   std::condition_variable emitted_cv;
   std::uint64_t emitted = 0;
@@ -80,6 +81,7 @@ struct Engine::Impl {
         prepared(2 * std::max<std::size_t>(1, options.max_batch) + worker_count(options)) {
     options.max_batch = std::max<std::size_t>(1, options.max_batch);
     options.decode.min_side_hint = detectors.min_side();
+    max_outstanding = 6 * options.max_batch + 4 * worker_count(options);
   }
 
   static unsigned worker_count(const EngineOptions& o) {
@@ -251,7 +253,7 @@ bool Engine::submit(SourceItem&& item, std::uint64_t tag) {
   const std::uint64_t seq = impl_->next_seq;
   if (impl_->options.ordered) {
     std::unique_lock wait(impl_->emitted_mu);
-    impl_->emitted_cv.wait(wait, [&] { return !impl_->accepting || seq - impl_->emitted < Impl::kMaxOutstanding; });
+    impl_->emitted_cv.wait(wait, [&] { return !impl_->accepting || seq - impl_->emitted < impl_->max_outstanding; });
     if (!impl_->accepting) return false;
   }
   if (!impl_->tasks.push(Task{std::move(item), tag, seq}, bytes)) return false;
@@ -265,27 +267,52 @@ void Engine::cancel() { impl_->cancel(); }
 
 void Engine::run_inference() {
   Impl& d = *impl_;
+  const bool timed = d.options.max_delay.count() >= 0;
+  // Ordered mode batches in submission order (items that are ready early wait here): the same
+  // inputs then always meet the models in the same batches, so their scores are the same
+  // bits in every run and every command.
+  std::map<std::uint64_t, Prepared> ahead;
+  std::uint64_t next = 0;
   std::vector<Prepared> batch;
-  for (;;) {
-    batch.clear();
-    auto first = d.prepared.pop();
-    if (!first) break;
-    batch.push_back(std::move(*first));
-    if (d.options.max_delay.count() < 0) {
-      while (batch.size() < d.options.max_batch) {
-        auto p = d.prepared.pop();
-        if (!p) break;
-        batch.push_back(std::move(*p));
-      }
-    } else {
-      const auto deadline = std::chrono::steady_clock::now() + d.options.max_delay;
-      while (batch.size() < d.options.max_batch) {
-        auto p = d.prepared.pop_until(deadline);
-        if (!p) break;
-        batch.push_back(std::move(*p));
-      }
+  auto take_ready = [&] {
+    while (batch.size() < d.options.max_batch && !ahead.empty() && ahead.begin()->first == next) {
+      batch.push_back(std::move(ahead.begin()->second));
+      ahead.erase(ahead.begin());
+      ++next;
     }
-    d.done.push(d.infer(batch));
+  };
+  bool open = true;
+  while (open || !ahead.empty()) {
+    batch.clear();
+    std::chrono::steady_clock::time_point deadline{};
+    while (batch.size() < d.options.max_batch) {
+      if (d.options.ordered) take_ready();
+      if (batch.size() >= d.options.max_batch) break;
+      if (!open) {
+        // The input ended: whatever waits is next in line (there is no gap once every item arrived).
+        while (batch.size() < d.options.max_batch && !ahead.empty()) {
+          batch.push_back(std::move(ahead.begin()->second));
+          ahead.erase(ahead.begin());
+        }
+        break;
+      }
+      std::optional<Prepared> p;
+      if (batch.empty() || !timed) {
+        p = d.prepared.pop();
+      } else {
+        p = d.prepared.pop_until(deadline);
+        if (!p && !d.prepared.closed_and_empty()) break;  // the batch waited long enough
+      }
+      if (!p) {
+        open = false;
+        continue;
+      }
+      const bool first = batch.empty() && ahead.empty();
+      if (d.options.ordered) ahead.emplace(p->seq, std::move(*p));
+      else batch.push_back(std::move(*p));
+      if (first && timed) deadline = std::chrono::steady_clock::now() + d.options.max_delay;
+    }
+    if (!batch.empty()) d.done.push(d.infer(batch));
   }
   d.done.close();
 }

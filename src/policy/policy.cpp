@@ -252,14 +252,13 @@ std::string Policy::to_json() const {
   };
   put_levels(out["likelihood"], likelihood_);
   json& cats = out["categories"];
-  cats["default"] = json::object();
-  put_thresholds(cats["default"], default_.thresholds);
-  if (default_.likelihood) put_levels(cats["default"]["likelihood"], *default_.likelihood);
-  for (const auto& [name, c] : categories_) {
+  auto put_category = [&](const std::string& name, const CategoryRule& c) {
     cats[name] = json::object();
     put_thresholds(cats[name], c.thresholds);
     if (c.likelihood) put_levels(cats[name]["likelihood"], *c.likelihood);
-  }
+  };
+  put_category("default", default_);
+  for (const auto& [name, c] : categories_) put_category(name, c);
   json& dets = out["detectors"];
   dets = json::object();
   for (const auto& [name, d] : detectors_) {

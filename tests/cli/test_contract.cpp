@@ -24,6 +24,9 @@ struct Case {
   json spec;
 };
 
+// Test names and failure messages show the case's name, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 std::vector<Case> load_cases() {
   std::vector<Case> cases;
   std::ifstream in(fs::path(SAFESCAN_SOURCE_DIR) / "tests/cli/contract.jsonl");
