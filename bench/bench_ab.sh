@@ -12,7 +12,10 @@
 #   scan       safescan scan <SCAN_FILES JPEGs <= 1 MP, as a list file> --detectors nsfw
 #   default    safescan scan <DEFAULT_FILES JPEGs, as a list file>          (default: nsfw + faces)
 # images/s = items / wall seconds of the whole command (model loading included); model-only is
-# bench_nsfw's median. Results: OUT (default /tmp/ab-bench)/results.tsv and summary.txt (medians).
+# bench_nsfw's median. The commands' CPU time per image (user + sys, /usr/bin/time) is recorded
+# too: it depends much less on what else the machine does. Results: OUT (default
+# /tmp/ab-bench)/results.tsv (what, side, repetition, images/s, CPU ms per image) and
+# summary.txt (medians).
 set -uo pipefail
 BEFORE="${1:?usage: bench_ab.sh BEFORE_DIR AFTER_DIR [CORPUS]}"
 AFTER="${2:?usage: bench_ab.sh BEFORE_DIR AFTER_DIR [CORPUS]}"
@@ -40,8 +43,16 @@ grep -E '\.jpg$' "$OUT/all.txt" | head -n "$SCAN_FILES" > "$OUT/scan.txt"
 grep -E '\.jpg$' "$OUT/all.txt" | tail -n "$DEFAULT_FILES" > "$OUT/default.txt"
 echo "classify $(wc -l < "$OUT/classify.txt") files, scan $(wc -l < "$OUT/scan.txt") JPEGs, default $(wc -l < "$OUT/default.txt") JPEGs"
 
-now() { date +%s.%N; }
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" | tee -a "$OUT/results.tsv"; }
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" | tee -a "$OUT/results.tsv"; }
+
+# Runs a command (stdout to $TIMED_OUT), records images/s and CPU ms per image for `n` items.
+timed() {
+  local what=$1 side=$2 rep=$3 n=$4
+  shift 4
+  /usr/bin/time -f '%e %U %S' -o "$OUT/time.txt" "$@" > "${TIMED_OUT:-/dev/null}"
+  read -r wall user sys < "$OUT/time.txt"
+  record "$what" "$side" "$rep" "$(echo "$n / $wall" | bc -l)" "$(echo "1000 * ($user + $sys) / $n" | bc -l)"
+}
 
 run_side() {
   local side=$1 rep=$2 bin="$OUT/$1"
@@ -49,25 +60,18 @@ run_side() {
   rate=$("$bin/bench_nsfw" --model nsfw-mobilenet-v2 --batch 32 --runs 5 | sed -E 's/.*"median_images_per_s":([0-9.]+).*/\1/')
   record model "$side" "$rep" "$rate"
 
-  local t0 t1 n
-  t0=$(now)
   mapfile -t files < "$OUT/classify.txt"
-  "$bin/safescan" -q classify --format jsonl "${files[@]}" > "$OUT/classify-$side.jsonl"
-  t1=$(now)
-  n=$(wc -l < "$OUT/classify-$side.jsonl")
-  record classify "$side" "$rep" "$(echo "$n / ($t1 - $t0)" | bc -l)"
+  TIMED_OUT="$OUT/classify-$side.jsonl" timed classify "$side" "$rep" "${#files[@]}" \
+    "$bin/safescan" -q classify --format jsonl "${files[@]}"
+  [ "$(wc -l < "$OUT/classify-$side.jsonl")" = "${#files[@]}" ] || echo "classify $side: not one line per file" >&2
 
   rm -f "$OUT/scan-$side.db"*
-  t0=$(now)
-  "$bin/safescan" -q scan "$OUT/scan.txt" --db "$OUT/scan-$side.db" --detectors nsfw --no-progress
-  t1=$(now)
-  record scan "$side" "$rep" "$(echo "$(wc -l < "$OUT/scan.txt") / ($t1 - $t0)" | bc -l)"
+  timed scan "$side" "$rep" "$(wc -l < "$OUT/scan.txt")" \
+    "$bin/safescan" -q scan "$OUT/scan.txt" --db "$OUT/scan-$side.db" --detectors nsfw --no-progress
 
   rm -f "$OUT/default-$side.db"*
-  t0=$(now)
-  "$bin/safescan" -q scan "$OUT/default.txt" --db "$OUT/default-$side.db" --no-progress
-  t1=$(now)
-  record default "$side" "$rep" "$(echo "$(wc -l < "$OUT/default.txt") / ($t1 - $t0)" | bc -l)"
+  timed default "$side" "$rep" "$(wc -l < "$OUT/default.txt")" \
+    "$bin/safescan" -q scan "$OUT/default.txt" --db "$OUT/default-$side.db" --no-progress
 }
 
 for rep in $(seq 1 "$REPS"); do
@@ -75,11 +79,17 @@ for rep in $(seq 1 "$REPS"); do
   else run_side after "$rep"; run_side before "$rep"; fi
 done
 
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+column() { awk -F'\t' -v w="$1" -v s="$2" -v c="$3" '$1 == w && $2 == s {print $c}' "$OUT/results.tsv" | median; }
 {
-  echo "median of $REPS repetitions, images/s (after / before)"
+  echo "median of $REPS repetitions: images/s (after / before), and the commands' CPU ms per image (before / after)"
   for what in model classify scan default; do
-    b=$(awk -F'\t' -v w="$what" '$1 == w && $2 == "before" {print $4}' "$OUT/results.tsv" | sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}')
-    a=$(awk -F'\t' -v w="$what" '$1 == w && $2 == "after" {print $4}' "$OUT/results.tsv" | sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}')
-    printf '%-9s before %8.1f  after %8.1f  ratio %.3f\n' "$what" "$b" "$a" "$(echo "$a / $b" | bc -l)"
+    b=$(column "$what" before 4) a=$(column "$what" after 4)
+    printf '%-9s before %8.1f  after %8.1f  ratio %.3f' "$what" "$b" "$a" "$(echo "$a / $b" | bc -l)"
+    if [ "$what" != model ]; then
+      cb=$(column "$what" before 5) ca=$(column "$what" after 5)
+      printf '   CPU ms/image before %6.2f  after %6.2f  ratio %.3f' "$cb" "$ca" "$(echo "$cb / $ca" | bc -l)"
+    fi
+    echo
   done
 } | tee "$OUT/summary.txt"

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
     }
   }
   std::optional<safescan::DetectorSet> detectors;
+  if (!files.empty()) safescan::keep_large_buffers_in_heap();  // the engine, as the safescan command runs it
   if (!files.empty()) detectors = safescan::load_detectors(safescan::parse_detector_specs(model), {});
   safescan::EngineOptions engine_options;
   engine_options.max_batch = static_cast<std::size_t>(batch);

@@ -1,6 +1,5 @@
 // safescan scan: every image of a dataset scored into a SQLite database, resumable, on one
 // process or many (mpirun / srun).
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 
@@ -43,11 +42,6 @@ int run_scan_command(ScanOptions& opt, const GlobalOptions& global, const std::s
   cfg.command_line = command;
   if (cfg.model_threads == 0) cfg.model_threads = global.threads;
   install_scan_signal_handlers();
-  // Decoded images and input tensors are megabytes each: by default glibc maps and unmaps
-  // every one (page faults and zeroing, measured at ~7% of a scan's CPU). Keep them in the
-  // heap instead; memory stays flat because the queues bound how many are alive.
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   const ScanStats s = scan(cfg);
   const std::size_t failed = s.failed + s.skipped_failed;
   if (s.rank != 0) return failed ? kExitPartial : kExitOk;  // rank 0 speaks for the run

@@ -10,6 +10,7 @@
 
 int main(int argc, char** argv) {
   safescan::ensure_openmp_wait_policy(argv);
+  safescan::keep_large_buffers_in_heap();
   using namespace safescan::cli;
   CLI::App app{"safescan: find unsafe and offensive images, one at a time or by the million."};
   app.footer(

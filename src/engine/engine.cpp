@@ -225,6 +225,7 @@ struct Engine::Impl {
   void cancel() {
     accepting = false;
     tasks.close();
+    { std::lock_guard lock(emitted_mu); }  // a submit() between its check and its wait sees the change
     emitted_cv.notify_all();
   }
 };
