@@ -44,8 +44,8 @@ struct PromptPairSpec {
 std::unique_ptr<Head> make_prompt_pair_head(const PromptPairSpec& spec, std::span<const float> prompts, int dim);
 
 // Q16's learned prompts (a pickled float16 numpy array, 2 x D: row 0 non-inappropriate, row 1
-// inappropriate), e.g. ViT-B-32.prompts.p. Output "inappropriate", covering all 11 UnsafeBench
-// categories (Q16 is a general detector, and UnsafeBench scores it on every category).
+// inappropriate), e.g. ViT-B-32.prompts.p. Output "inappropriate", covering UnsafeBench's
+// categories but Sexual and Spam (UnsafeBench scores this general detector on those nine).
 std::unique_ptr<Head> load_q16_head(const std::filesystem::path& prompts_file, std::string name = "q16");
 // LAION's violence_detection_vit_*.npy (2 x D float32; row 1 the violence prompt): "violence" -> Violence.
 std::unique_ptr<Head> load_laion_violence_head(const std::filesystem::path& npy_file, std::string name = "laion-violence");

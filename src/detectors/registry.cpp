@@ -167,7 +167,7 @@ const std::vector<RegistryEntry>& detector_registry() {
       {"nsfw-inception-v3", "nsfwjs", "", "Sexual, Suggestive", "nsfwjs InceptionV3 (299 px): slowest"},
       {"nsfw", "alias", "a TensorFlow.js model folder", "Sexual, Suggestive",
        "nsfw-mobilenet-v2; nsfw:DIR loads any tfjs classifier with nsfwjs's five outputs"},
-      {"q16", "clip head", "a prompts file (.p)", "the 11 UnsafeBench categories", "Q16's learned prompts (inappropriate)"},
+      {"q16", "clip head", "a prompts file (.p)", "UnsafeBench's categories but Sexual and Spam", "Q16's learned prompts (inappropriate)"},
       {"laion-nsfw", "clip head", "a SavedModel .zip or folder", "Sexual", "LAION's CLIP-based NSFW detector"},
       {"laion-violence", "clip head", "a 2 x D prompts .npy", "Violence", "LAION's violence prompts"},
       {"zeroshot", "clip head", "a prompt file (.json)", "the 11 UnsafeBench categories", "zero-shot CLIP prompt ensembles"},

@@ -52,10 +52,13 @@ class ClipHead : public Head {
   std::vector<ModelInfo> models_;
 };
 
-// The 11 UnsafeBench categories: what a general detector (Q16) covers.
-inline std::vector<std::string> unsafebench_categories() {
+// What Q16 covers: UnsafeBench's categories but Sexual and Spam, as UnsafeBench aligns it
+// (YitingQu/UnsafeBench unsafe_datasets.py, align_unsafe_categories): its prompts were
+// learned on SMID, which holds neither nudity nor spam.
+inline std::vector<std::string> q16_categories() {
   std::vector<std::string> out;
-  for (std::size_t i = 0; i < kUnsafeBenchCategories; ++i) out.emplace_back(kCategories[i]);
+  for (std::size_t i = 0; i < kUnsafeBenchCategories; ++i)
+    if (kCategories[i] != "Sexual" && kCategories[i] != "Spam") out.emplace_back(kCategories[i]);
   return out;
 }
 

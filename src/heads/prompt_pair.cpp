@@ -72,7 +72,7 @@ std::unique_ptr<Head> make_prompt_pair_head(const PromptPairSpec& spec, std::spa
 std::unique_ptr<Head> load_q16_head(const std::filesystem::path& prompts_file, std::string name) {
   int dim = 0;
   const std::vector<float> rows = prompt_rows(io::read_pickled_ndarray(prompts_file), prompts_file, dim);
-  PromptPairSpec spec{std::move(name), "inappropriate", detect::unsafebench_categories(), kPromptLogitScale};
+  PromptPairSpec spec{std::move(name), "inappropriate", detect::q16_categories(), kPromptLogitScale};
   auto head = std::make_unique<PromptPairHead>(spec, rows, dim);
   head->set_file(prompts_file);
   return head;

@@ -169,7 +169,8 @@ const std::vector<ZeroShotCategory>& zeroshot_categories() {
 }
 
 // What each CLIP detector outputs, and which categories an output counts towards: Q16's
-// "inappropriate" all 11, LAION's "nsfw" Sexual and "violence" Violence, zero-shot one each.
+// "inappropriate" every UnsafeBench category but Sexual and Spam (UnsafeBench's alignment),
+// LAION's "nsfw" Sexual and "violence" Violence, zero-shot one each.
 std::set<std::string> outputs_of(const std::string& detector) {
   if (detector == "q16") return {"inappropriate"};
   if (detector == "laion-nsfw") return {"nsfw"};
@@ -183,7 +184,12 @@ std::set<std::string> outputs_of(const std::string& detector) {
   return {};
 }
 std::vector<std::string> categories_of(const std::string& detector, const std::string& output) {
-  if (detector == "q16") return kUnsafeBench;
+  if (detector == "q16") {
+    std::vector<std::string> nine;
+    for (const auto& c : kUnsafeBench)
+      if (c != "Sexual" && c != "Spam") nine.push_back(c);
+    return nine;
+  }
   if (detector == "laion-nsfw") return {"Sexual"};
   if (detector == "laion-violence") return {"Violence"};
   for (const auto& c : zeroshot_categories())
@@ -272,9 +278,9 @@ void expect_scored_row(const json& j, const std::vector<std::string>& detectors,
   EXPECT_EQ(j["flagged"].get<bool>(), decision != kAllow);
 }
 
-// Two runs over the same inputs give the same rows. Scores may differ in the last digits:
-// how images fall into batches depends on timing, and a batch of one is not computed
-// bit-identically to a batch of two.
+// Two runs over the same inputs give the same rows. Scores are compared within 1e-5: the runs
+// compared here may batch differently (--batch, or a .npy against images), and a batch of one
+// is not computed bit-identically to a batch of two.
 void expect_same_rows(const std::string& got_out, const std::string& want_out) {
   const auto got = rows_of(got_out), want = rows_of(want_out);
   ASSERT_EQ(got.size(), want.size()) << got_out << "\nvs\n" << want_out;

@@ -52,6 +52,12 @@ std::vector<std::string> unsafebench() {
   return out;
 }
 
+// What Q16 covers, as UnsafeBench aligns it: every category but Sexual and Spam.
+std::vector<std::string> q16_covers() {
+  return {"Hate", "Harassment", "Violence", "Self-harm", "Shocking", "Illegal activity", "Deception", "Political",
+          "Public and personal health"};
+}
+
 // A single-output head declares `categories`, each the sum of output 0 alone.
 void expect_covers(const Head& h, const std::vector<std::string>& categories) {
   std::vector<std::string> names;
@@ -149,7 +155,7 @@ TEST(Q16, RealPromptsScoreTheirInappropriatePromptHigh) {
     EXPECT_EQ(d->backbone(), "clip");
     EXPECT_EQ(d->feature_dim(), dim);
     EXPECT_EQ(d->outputs(), std::vector<std::string>{"inappropriate"});
-    expect_covers(*d, unsafebench());  // a general detector: every UnsafeBench category
+    expect_covers(*d, q16_covers());  // a general detector: UnsafeBench scores it on these nine
     ASSERT_EQ(d->models().size(), 1u);
     EXPECT_EQ(d->models()[0].path, file.string());
     EXPECT_EQ(d->models()[0].sha256.size(), 64u);
@@ -241,7 +247,7 @@ TEST(ClipHeadRegistry, LoadsEveryHead) {
   SAFESCAN_REQUIRE_SHARED("models/laion");
   SAFESCAN_REQUIRE_SHARED("models/q16");
   const std::map<std::string_view, std::pair<std::string, std::vector<std::string>>> expected{
-      {"q16", {"inappropriate", unsafebench()}},
+      {"q16", {"inappropriate", q16_covers()}},
       {"laion-nsfw", {"nsfw", {"Sexual"}}},
       {"laion-violence", {"violence", {"Violence"}}}};
   for (const int dim : {512, 768})
@@ -277,7 +283,7 @@ TEST(ClipHeadRegistry, AGivenFileIsLoadedUnderItsNameAndMustFitTheWidth) {
   const auto h = make_clip_head("q16", 512, {}, b16);
   EXPECT_EQ(h->name(), "q16:" + b16.string());
   EXPECT_EQ(h->feature_dim(), 512);
-  expect_covers(*h, unsafebench());
+  expect_covers(*h, q16_covers());
   ASSERT_EQ(h->models().size(), 1u);
   EXPECT_EQ(h->models()[0].path, b16.string());
   // A model made for another width: model_invalid naming the file.
