@@ -29,5 +29,6 @@ void add_merge(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void add_report(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void add_review(CLI::App& app, const GlobalOptions& global, int& exit_code);
 void add_blur(CLI::App& app, const GlobalOptions& global, int& exit_code);
+void add_bench(CLI::App& app, const GlobalOptions& global, int& exit_code);
 
 }  // namespace safescan::cli

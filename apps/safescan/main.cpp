@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   add_report(app, global, exit_code);
   add_review(app, global, exit_code);
   add_blur(app, global, exit_code);
+  add_bench(app, global, exit_code);
   add_classify(app, global, exit_code);
   add_models(app, global, exit_code);
   add_tokenize(app, global, exit_code);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -126,6 +127,12 @@ class ClipModel {
 
   // Unnormalised embeddings (the reference's encode_image / encode_text), batch x embed_dim.
   std::vector<float> encode_images(const float* pixels, int batch) const;
+  // For the benchmark's white-box attacks: encode_images()'s embeddings, and in `pixel_grad`
+  // the gradient of sum_i <grad_embedding_i, e_i> with respect to the (normalised) pixels.
+  // fp32 and bf16 only (int8's quantised kernels have no gradient: Error(invalid_argument)).
+  using Gradient = std::function<void(const float* embeddings, float* grad)>;
+  std::vector<float> encode_images_with_gradient(const float* pixels, int batch, const Gradient& gradient,
+                                                 float* pixel_grad) const;
   // Each token list is start..end without padding (as ClipTokenizer::encode gives).
   std::vector<float> encode_texts(const std::vector<std::vector<int>>& tokens) const;
 

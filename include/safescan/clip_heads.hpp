@@ -134,6 +134,7 @@ class ZeroShotHead final : public Head {
   const std::vector<CategoryMap>& categories() const override { return categories_; }
   void score(const float* embedding, float* out) const override;
   std::vector<ModelInfo> models() const override { return models_; }
+  bool score_gradient(const float* embedding, const float* out_grad, float* feature_grad) const override;
   void set_models(std::vector<ModelInfo> models) { models_ = std::move(models); }
 
   const ZeroShotPrompts& prompts() const { return prompts_; }

@@ -14,9 +14,12 @@
 //   safescan::DetectorSet set = safescan::load_detectors(specs, {});   // registry.hpp
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +54,20 @@ class Backbone {
   // n preprocessed inputs one after another -> n * feature_dim() floats. One caller at a time.
   virtual std::vector<float> run(const float* inputs, int n) const = 0;
   virtual std::vector<ModelInfo> models() const = 0;
+
+  // --- Gradients, for the benchmark's white-box attacks (not needed to classify) ---
+  // A differentiable backbone takes square RGB inputs of input_side(), preprocessed from
+  // pixels p in [0, 1] (p = value / 255) of an image already at that size as
+  // (p - input_mean()[c]) / input_std()[c], channel-major. The default: none.
+  virtual bool differentiable() const { return false; }
+  virtual int input_side() const { return 0; }
+  virtual std::array<float, 3> input_mean() const { return {0, 0, 0}; }
+  virtual std::array<float, 3> input_std() const { return {1, 1, 1}; }
+  // run()'s features; `gradient` is then given them (n * feature_dim() floats) and writes
+  // d loss / d features; `input_grad` (n * input_floats() floats) receives d loss / d inputs.
+  // One caller at a time.
+  using FeatureGradient = std::function<void(const float* features, float* feature_grad)>;
+  virtual std::vector<float> run_with_gradient(const float* inputs, int n, const FeatureGradient& gradient, float* input_grad) const;
 };
 
 // A category score is the sum of some outputs (nsfwjs: Sexual = porn + hentai), at most 1.
@@ -70,6 +87,12 @@ class Head {
   // `features`: feature_dim() floats; writes outputs().size() scores. Any thread.
   virtual void score(const float* features, float* out) const = 0;
   virtual std::vector<ModelInfo> models() const = 0;
+  // For white-box attacks: the gradient of sum_k out_grad[k] * score_k with respect to the
+  // features, into `feature_grad` (feature_dim() floats). False when the head has none.
+  virtual bool score_gradient(const float* features, const float* out_grad, float* feature_grad) const {
+    (void)features, (void)out_grad, (void)feature_grad;
+    return false;
+  }
 };
 
 class Annotator {
@@ -162,6 +185,14 @@ class DetectorSet {
   void run_batch(const std::vector<BatchItem>& batch, const Policy& policy, bool keep_embedding = false) const;
 
   std::vector<ModelInfo> models() const;
+
+  // A detector that is one head on one backbone (not an ensemble, a cascade or an
+  // annotator), by its name in results: its parts, for white-box attacks. nullopt otherwise.
+  struct Leaf {
+    const Backbone* backbone = nullptr;
+    const Head* head = nullptr;
+  };
+  std::optional<Leaf> leaf(const std::string& name) const;
 
  private:
   DetectorSet();

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -49,6 +50,12 @@ class NsfwClassifier {
   void preprocess(const Image& image, float* out) const;
   // Runs the network on `batch` preprocessed images laid out one after another.
   std::vector<NsfwScores> run(const float* input, int batch) const;
+
+  // For the benchmark's white-box attacks (gradients; not needed to classify): run()'s
+  // scores; `gradient` is given the batch * 5 probabilities and writes d loss / d p, and
+  // `input_grad` receives d loss / d inputs (the preprocessed pixel / 255 at the input size).
+  using Gradient = std::function<void(const float* probs, float* grad)>;
+  std::vector<NsfwScores> run_with_gradient(const float* input, int batch, const Gradient& gradient, float* input_grad) const;
 
   std::vector<NsfwScores> classify(std::span<const Image* const> images) const;
   NsfwScores classify(const Image& image) const;

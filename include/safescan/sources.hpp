@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "safescan/error.hpp"
+#include "safescan/image.hpp"
 
 namespace safescan {
 
@@ -127,6 +128,9 @@ struct SourceItem {
   // "txt": "<text>", ...} keyed by extension. Empty string when there are none.
   std::string meta_json;
   std::vector<float> embedding;  // embeddings: the row (D floats)
+  // Pixels already decoded (the benchmark's perturbed images, video frames): used as they are,
+  // nothing is read or decoded. Not set by the source readers.
+  std::shared_ptr<const Image> pixels;
   std::optional<Error> error;    // set when the item cannot be read (missing file in a list,
                                  // corrupt or truncated tar: one error item naming the shard and
                                  // the offset, after the members read before the damage)

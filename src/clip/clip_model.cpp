@@ -136,6 +136,19 @@ struct ClipModel::Impl {
   Transformer text;
   LayerNorm ln_final;
   at::Tensor text_proj;
+
+  // The image tower on normalised pixels [b, 3, r, r] -> embeddings [b, embed_dim].
+  at::Tensor image_tower(at::Tensor x) const {
+    const int batch = static_cast<int>(x.size(0));
+    const int p = config.vision_patch_size, w = config.vision_width;
+    x = at::conv2d(x, conv1, {}, {p, p});                    // [b, w, g, g]
+    x = x.reshape({batch, w, -1}).permute({0, 2, 1});        // [b, g*g, w]
+    x = at::cat({class_embedding.view({1, 1, w}).expand({batch, 1, w}), x}, 1) + vision_positional;
+    x = ln_pre(x);
+    x = visual(x, {});
+    x = ln_post(x.select(1, 0));
+    return at::matmul(x, visual_proj);
+  }
 };
 
 ClipModel::ClipModel() = default;
@@ -226,17 +239,31 @@ void ClipModel::preprocess(const Image& image, float* out) const {
 std::vector<float> ClipModel::encode_images(const float* pixels, int batch) const {
   torch::InferenceMode guard;
   const Impl& d = *impl_;
-  const int r = d.config.image_resolution, p = d.config.vision_patch_size, w = d.config.vision_width;
+  const int r = d.config.image_resolution;
   if (batch <= 0) return {};
   at::Tensor x = torch::from_blob(const_cast<float*>(pixels), {batch, 3, r, r}, torch::kFloat32);
-  x = at::conv2d(x, d.conv1, {}, {p, p});                    // [b, w, g, g]
-  x = x.reshape({batch, w, -1}).permute({0, 2, 1});          // [b, g*g, w]
-  x = at::cat({d.class_embedding.view({1, 1, w}).expand({batch, 1, w}), x}, 1) + d.vision_positional;
-  x = d.ln_pre(x);
-  x = d.visual(x, {});
-  x = d.ln_post(x.select(1, 0));
-  at::Tensor out = at::matmul(x, d.visual_proj).contiguous();
+  at::Tensor out = d.image_tower(x).contiguous();
   return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+}
+
+std::vector<float> ClipModel::encode_images_with_gradient(const float* pixels, int batch, const Gradient& gradient,
+                                                          float* pixel_grad) const {
+  const Impl& d = *impl_;
+  if (d.precision == ClipPrecision::int8)
+    throw Error(ErrorCode::invalid_argument, "gradients need --precision fp32 or bf16 (int8's quantised kernels have none)");
+  const int r = d.config.image_resolution, e = d.config.embed_dim;
+  if (batch <= 0) return {};
+  torch::AutoGradMode enable(true);
+  at::Tensor x = torch::from_blob(const_cast<float*>(pixels), {batch, 3, r, r}, torch::kFloat32).clone().requires_grad_(true);
+  at::Tensor y = d.image_tower(x).to(torch::kFloat32);
+  const at::Tensor yc = y.detach().contiguous();
+  std::vector<float> out(yc.data_ptr<float>(), yc.data_ptr<float>() + yc.numel());
+  std::vector<float> g(out.size(), 0.0f);
+  gradient(out.data(), g.data());
+  (y * torch::from_blob(g.data(), {batch, e}, torch::kFloat32)).sum().backward();
+  const at::Tensor gx = x.grad().contiguous();
+  std::copy_n(gx.data_ptr<float>(), gx.numel(), pixel_grad);
+  return out;
 }
 
 std::vector<float> ClipModel::encode_texts(const std::vector<std::vector<int>>& tokens) const {

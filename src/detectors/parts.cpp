@@ -28,6 +28,13 @@ std::map<std::string, std::string> folder_checksums(const std::string& name, con
 
 // --- nsfwjs: the CNN is the backbone (features: the five class probabilities) ------------
 
+std::vector<float> flatten(const std::vector<NsfwScores>& scores) {
+  std::vector<float> out;
+  out.reserve(scores.size() * kNsfwClassNames.size());
+  for (const auto& s : scores) out.insert(out.end(), s.probs.begin(), s.probs.end());
+  return out;
+}
+
 class NsfwBackbone final : public Backbone {
  public:
   NsfwBackbone(NsfwClassifier model, std::string name) : model_(std::move(model)), name_(std::move(name)) {}
@@ -36,15 +43,15 @@ class NsfwBackbone final : public Backbone {
   int min_side() const override { return model_.input_size(); }
   void preprocess(const Image& image, float* out) const override { model_.preprocess(image, out); }
   int feature_dim() const override { return static_cast<int>(kNsfwClassNames.size()); }
-  std::vector<float> run(const float* inputs, int n) const override {
-    const std::vector<NsfwScores> scores = model_.run(inputs, n);
-    std::vector<float> out;
-    out.reserve(scores.size() * kNsfwClassNames.size());
-    for (const auto& s : scores) out.insert(out.end(), s.probs.begin(), s.probs.end());
-    return out;
-  }
+  std::vector<float> run(const float* inputs, int n) const override { return flatten(model_.run(inputs, n)); }
   std::vector<ModelInfo> models() const override {
     return {{model_.name(), model_.path().string(), "", folder_checksums(model_.name(), model_.path())}};
+  }
+  // nsfwjs's input is pixel / 255: the [0, 1] pixels themselves.
+  bool differentiable() const override { return true; }
+  int input_side() const override { return model_.input_size(); }
+  std::vector<float> run_with_gradient(const float* inputs, int n, const FeatureGradient& gradient, float* input_grad) const override {
+    return flatten(model_.run_with_gradient(inputs, n, gradient, input_grad));
   }
 
  private:
@@ -67,6 +74,10 @@ class NsfwHead final : public Head {
   const std::vector<CategoryMap>& categories() const override { return categories_; }
   void score(const float* features, float* out) const override { std::copy_n(features, outputs_.size(), out); }
   std::vector<ModelInfo> models() const override { return {}; }  // the backbone's
+  bool score_gradient(const float*, const float* out_grad, float* feature_grad) const override {
+    std::copy_n(out_grad, outputs_.size(), feature_grad);
+    return true;
+  }
 
  private:
   std::string name_;
@@ -86,6 +97,13 @@ class ClipBackbone final : public Backbone {
   int feature_dim() const override { return model_->config().embed_dim; }
   std::vector<float> run(const float* inputs, int n) const override { return model_->encode_images(inputs, n); }
   std::vector<ModelInfo> models() const override { return {{"clip", file_.string(), sha256_file(file_), {}}}; }
+  bool differentiable() const override { return model_->precision() != ClipPrecision::int8; }
+  int input_side() const override { return model_->config().image_resolution; }
+  std::array<float, 3> input_mean() const override { return {kClipMean[0], kClipMean[1], kClipMean[2]}; }
+  std::array<float, 3> input_std() const override { return {kClipStd[0], kClipStd[1], kClipStd[2]}; }
+  std::vector<float> run_with_gradient(const float* inputs, int n, const FeatureGradient& gradient, float* input_grad) const override {
+    return model_->encode_images_with_gradient(inputs, n, gradient, input_grad);
+  }
 
  private:
   std::string name_{kClipBackbone};

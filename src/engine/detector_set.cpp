@@ -314,6 +314,20 @@ DetectorSet DetectorSet::compose(const std::vector<DetectorSpec>& specs, Parts p
 
 const std::vector<DetectorSet::Info>& DetectorSet::detectors() const { return impl_->info; }
 
+std::optional<DetectorSet::Leaf> DetectorSet::leaf(const std::string& name) const {
+  for (const auto& t : impl_->top) {
+    if (t.name != name) continue;
+    const auto* leaf = dynamic_cast<const LeafNode*>(t.node);
+    if (!leaf) return std::nullopt;
+    return Leaf{impl_->backbones[static_cast<std::size_t>(leaf->backbone)].get(), leaf->head};
+  }
+  return std::nullopt;
+}
+
+std::vector<float> Backbone::run_with_gradient(const float*, int, const FeatureGradient&, float*) const {
+  throw Error(ErrorCode::invalid_argument, "backbone '" + name() + "' has no gradients (white-box attacks need one)");
+}
+
 std::vector<std::string> DetectorSet::names() const {
   std::vector<std::string> out;
   for (const auto& i : impl_->info) out.push_back(i.name);

@@ -121,6 +121,22 @@ struct Engine::Impl {
       return p;
     }
     const std::string where = r.member.empty() ? r.path : r.path + ":" + r.member;
+    if (it.pixels) {
+      try {
+        const Image& img = *it.pixels;
+        r.width = img.width;
+        r.height = img.height;
+        r.format = std::string(to_string(img.format));
+        if (!detectors.needs_pixels()) return p;
+        p.input.resize(detectors.input_floats());
+        detectors.preprocess(img, p.input.data());
+        detectors.annotate(img, img.width, img.height, r);
+      } catch (const std::exception& e) {
+        fail(r, ErrorCode::internal, std::string(e.what()) + " (" + where + ")");
+        p.input.clear();
+      }
+      return p;
+    }
     try {
       std::vector<std::uint8_t> bytes =
           it.bytes.empty() && r.member.empty() ? read_file_bytes(r.path, options.decode.max_file_bytes) : std::move(it.bytes);

@@ -288,4 +288,32 @@ float KerasMlp::forward(const float* x) const {
   return a.at(0);
 }
 
+std::vector<float> KerasMlp::backward(const float* x, float out_grad) const {
+  const std::vector<std::vector<float>> t = trace(x);
+  std::vector<float> g{out_grad};  // d/d(output of the last layer)
+  for (std::size_t l = layers.size(); l-- > 0;) {
+    const DenseLayer& d = layers[l];
+    const std::vector<float>& y = t[l + 1];
+    for (int j = 0; j < d.out; ++j) {
+      switch (d.activation) {
+        case Activation::relu: g[j] = y[j] > 0 ? g[j] : 0.0f; break;
+        case Activation::sigmoid: g[j] *= y[j] * (1.0f - y[j]); break;
+        case Activation::linear: break;
+      }
+    }
+    std::vector<float> gin(static_cast<std::size_t>(d.in), 0.0f);
+    for (int i = 0; i < d.in; ++i) {
+      const float* row = d.kernel.data() + static_cast<std::size_t>(i) * d.out;
+      float s = 0;
+      for (int j = 0; j < d.out; ++j) s += row[j] * g[j];
+      gin[i] = s;
+    }
+    g.swap(gin);
+  }
+  // Through the normalisation; imputed (NaN) and categorical columns are constants.
+  for (int c = 0; c < input_dim; ++c) g[c] = std::isnan(x[c]) ? 0.0f : g[c] / std::max(std::sqrt(variance[c]), epsilon);
+  for (const int c : categorical_columns) g[c] = 0.0f;
+  return g;
+}
+
 }  // namespace safescan::detect

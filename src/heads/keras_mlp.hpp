@@ -46,6 +46,8 @@ struct KerasMlp {
   float forward(const float* x) const;
   // The same, keeping every intermediate (for tests): [normalised input, layer 1 output, ...].
   std::vector<std::vector<float>> trace(const float* x) const;
+  // The gradient of out_grad * forward(x) with respect to x (input_dim floats).
+  std::vector<float> backward(const float* x, float out_grad) const;
 };
 
 // Builds the model from the Keras metadata and the variables. Every problem is

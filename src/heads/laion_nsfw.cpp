@@ -20,6 +20,15 @@ class LaionNsfwHead final : public detect::ClipHead {
     out[0] = mlp_.forward(e.data());
   }
 
+  bool score_gradient(const float* embedding, const float* out_grad, float* feature_grad) const override {
+    const auto n = static_cast<std::size_t>(mlp_.input_dim);
+    const auto e = detect::l2_normalized(embedding, n);
+    const std::vector<float> grad_e = mlp_.backward(e.data(), out_grad[0]);
+    const auto gx = detect::l2_normalized_vjp(embedding, grad_e.data(), n);
+    std::copy(gx.begin(), gx.end(), feature_grad);
+    return true;
+  }
+
  private:
   detect::KerasMlp mlp_;
 };

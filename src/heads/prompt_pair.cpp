@@ -46,6 +46,20 @@ class PromptPairHead final : public ClipHead {
     out[0] = logits[1];
   }
 
+  bool score_gradient(const float* embedding, const float* out_grad, float* feature_grad) const override {
+    const auto n = static_cast<std::size_t>(dim_);
+    const auto e = detect::l2_normalized(embedding, n);
+    float p[2] = {logit_scale_ * detect::dot(e.data(), rows_.data(), n), logit_scale_ * detect::dot(e.data(), rows_.data() + n, n)};
+    detect::softmax(p);
+    float g[2] = {0.0f, out_grad[0]};
+    detect::softmax_vjp(p, g);
+    std::vector<float> grad_e(n);
+    for (std::size_t i = 0; i < n; ++i) grad_e[i] = logit_scale_ * (g[0] * rows_[i] + g[1] * rows_[n + i]);
+    const auto gx = detect::l2_normalized_vjp(embedding, grad_e.data(), n);
+    std::copy(gx.begin(), gx.end(), feature_grad);
+    return true;
+  }
+
  private:
   float logit_scale_;
   std::vector<float> rows_;  // 2 x dim, normalised

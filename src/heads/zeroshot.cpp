@@ -178,4 +178,18 @@ void ZeroShotHead::score(const float* embedding, float* out) const {
   std::copy_n(p.begin(), prompts_.categories.size(), out);
 }
 
+bool ZeroShotHead::score_gradient(const float* embedding, const float* out_grad, float* feature_grad) const {
+  const std::vector<float> p = probabilities(embedding);
+  const std::size_t k = p.size(), n = static_cast<std::size_t>(dim_);
+  std::vector<float> g(k, 0.0f);  // the safe class is not an output
+  std::copy_n(out_grad, prompts_.categories.size(), g.begin());
+  detect::softmax_vjp(p, g);
+  std::vector<float> grad_e(n, 0.0f);
+  for (std::size_t c = 0; c < k; ++c)
+    for (std::size_t i = 0; i < n; ++i) grad_e[i] += prompts_.temperature * g[c] * classes_[c * n + i];
+  const auto gx = detect::l2_normalized_vjp(embedding, grad_e.data(), n);
+  std::copy(gx.begin(), gx.end(), feature_grad);
+  return true;
+}
+
 }  // namespace safescan

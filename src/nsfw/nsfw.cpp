@@ -59,6 +59,15 @@ std::vector<NsfwScores> NsfwClassifier::run(const float* input, int batch) const
   return out;
 }
 
+std::vector<NsfwScores> NsfwClassifier::run_with_gradient(const float* input, int batch, const Gradient& gradient,
+                                                          float* input_grad) const {
+  std::vector<NsfwScores> out(batch);
+  if (batch == 0) return out;
+  const std::vector<float> probs = impl_->network.run_with_gradient(input, batch, gradient, input_grad);
+  for (int i = 0; i < batch; ++i) std::copy_n(probs.begin() + i * 5, 5, out[i].probs.begin());
+  return out;
+}
+
 std::vector<NsfwScores> NsfwClassifier::classify(std::span<const Image* const> images) const {
   const size_t per = 3ull * input_size() * input_size();
   std::vector<float> input(per * images.size());

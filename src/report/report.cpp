@@ -9,7 +9,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/base64.hpp"
 #include "report/report_context.hpp"
+#include "report/report_files.hpp"
 #include "report/report_method.hpp"
 #include "report/report_stats.hpp"
 #include "report/report_text.hpp"
@@ -29,29 +31,6 @@ namespace {
 
 constexpr std::uint64_t kMaxThumbnailSource = 256ull << 20;  // bytes read for one thumbnail at most
 
-std::string base64(const std::vector<std::uint8_t>& bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const std::uint32_t v = bytes[i] << 16 | bytes[i + 1] << 8 | bytes[i + 2];
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < bytes.size()) {
-    const bool two = i + 1 < bytes.size();
-    const std::uint32_t v = bytes[i] << 16 | (two ? bytes[i + 1] << 8 : 0);
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += two ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 std::string now_utc() {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
@@ -59,25 +38,6 @@ std::string now_utc() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-// Chart.js's bundle, ready to sit in a <script> element: no source map comment (nothing to
-// fetch), and no "</script" (there is none in 4.5; escaped in case a later version has one).
-std::string load_chartjs(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in && !in.eof()) throw Error(ErrorCode::unreadable, "cannot read Chart.js", file.string());
-  std::string js = text.str();
-  if (js.empty()) throw Error(ErrorCode::unreadable, "Chart.js is empty: run scripts/setup.sh again", file.string());
-  if (auto p = js.rfind("//# sourceMappingURL="); p != std::string::npos) js.erase(p, js.find('\n', p) - p);
-  for (std::size_t p = 0; (p = js.find("</", p)) != std::string::npos;) {
-    std::string tag = js.substr(p + 2, 6);
-    std::transform(tag.begin(), tag.end(), tag.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (tag == "script") js.replace(p, 2, "<\\/");
-    p += 2;
-  }
-  return js;
 }
 
 void check_options(const ReportOptions& o) {
@@ -88,40 +48,12 @@ void check_options(const ReportOptions& o) {
   if (o.max_classes == 0) throw Error(ErrorCode::invalid_argument, "max_classes must be at least 1");
 }
 
-void prepare_out_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (!fs::is_directory(dir, ec))
-    throw Error(ErrorCode::unreadable, "cannot create the output folder" + (ec ? ": " + ec.message() : std::string()), dir.string());
-  const fs::path probe = dir / ".safescan-report-probe";
-  std::ofstream out(probe, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(ErrorCode::unreadable, "cannot write into the output folder", dir.string());
-  out.close();
-  fs::remove(probe, ec);
-}
-
-// Writes `file` through a temporary next to it, so that a failed write leaves no half file.
-template <typename Write>
-void write_file(const fs::path& file, Write write) {
-  const fs::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(ErrorCode::unreadable, "cannot write", tmp.string());
-    write(out);
-    out.close();
-    if (!out) throw Error(ErrorCode::unreadable, "cannot write (disk full?)", tmp.string());
-  }
-  std::error_code ec;
-  fs::rename(tmp, file, ec);
-  if (ec) throw Error(ErrorCode::unreadable, "cannot write: " + ec.message(), file.string());
-}
-
 Thumb make_thumb(const FlaggedItem& f, const ReportOptions& o) {
   if (!f.has_image) return {"", "no image (an embedding row, or the image was not decoded)"};
   try {
     const auto bytes = read_item_bytes(f.path, f.member, kMaxThumbnailSource);
     const auto jpeg = make_thumbnail_jpeg(bytes, o.thumb_side, 80);
-    return {"data:image/jpeg;base64," + base64(jpeg), ""};
+    return {"data:image/jpeg;base64," + base64_encode(jpeg), ""};
   } catch (const Error& e) {
     return {"", std::string(to_string(e.code())) + ": " + e.message()};
   } catch (const std::exception& e) {

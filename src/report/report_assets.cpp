@@ -75,6 +75,25 @@ std::string_view page_js() {
     data.charts.forEach(function (spec) {
       var canvas = document.getElementById(spec.id);
       if (!canvas) return;
+      if (spec.kind === 'xy') {  // curves: ROC, precision-recall, reliability, accuracy vs severity
+        new Chart(canvas, {
+          type: 'scatter',
+          data: { datasets: spec.datasets.map(function (d, i) {
+            var color = palette[i % palette.length];
+            return { label: d.label, data: d.points, showLine: true, borderColor: color, backgroundColor: color,
+                     pointRadius: d.points.length > 40 ? 0 : 2.5, borderWidth: 2, borderDash: d.dashed ? [6, 4] : [], tension: 0 };
+          }) },
+          options: {
+            animation: false, responsive: true, maintainAspectRatio: false,
+            plugins: { title: { display: true, text: spec.title, font: { size: 14, weight: '600' } },
+                       legend: { display: true, position: 'bottom' } },
+            scales: { x: { type: 'linear', min: spec.xmin, max: spec.xmax, title: { display: true, text: spec.x } },
+                      y: { type: 'linear', min: spec.ymin, max: spec.ymax, title: { display: true, text: spec.y } } }
+          }
+        });
+        drawn++;
+        return;
+      }
       var valueAxis = spec.horizontal ? 'x' : 'y';
       var labelAxis = spec.horizontal ? 'y' : 'x';
       var scales = {};

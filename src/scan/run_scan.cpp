@@ -41,7 +41,8 @@ LoadedScan load_scan_detectors(const ScanConfig& cfg) {
   DetectorOptions options = cfg.detector_options;
   if (hints.embeddings_only) options.embeddings_dim = hints.embeddings_dim;
   const std::string spec = cfg.detectors.empty() ? default_detectors("scan", hints.embeddings_only) : cfg.detectors;
-  LoadedScan loaded{load_detectors(parse_detector_specs(spec), options), cfg.policy.empty() ? Policy::builtin() : Policy::load(cfg.policy)};
+  LoadedScan loaded{load_detectors(parse_detector_specs(spec), options),
+                    cfg.policy.empty() ? Policy::builtin() : Policy::load(cfg.policy), {}};
   if (cfg.threshold) loaded.policy.set_block_threshold(*cfg.threshold);
   loaded.config = {{"detectors", loaded.detectors.names()}, {"spec", spec}, {"policy", nlohmann::json::parse(loaded.policy.to_json())}};
   if (!options.clip_precision.empty()) loaded.config["clip_precision"] = options.clip_precision;

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <cstdlib>
+#include <mutex>
 #include <sstream>
 
 #include "tfjs/weights.hpp"
@@ -184,6 +185,11 @@ struct Network::Impl {
   Graph graph;
   torch::jit::Module module{"safescan_tfjs_network"};
   int micro_batch = default_micro_batch();
+  // For gradients: the same source, not frozen (freezing and optimize_for_inference make
+  // an inference-only module). Built on first use.
+  std::once_flag grad_once;
+  std::unique_ptr<torch::jit::Module> grad_module;
+  std::mutex grad_mu;  // one backward at a time through the shared module
 };
 
 Network::Network(Graph graph) : impl_(std::make_unique<Impl>()) {
@@ -200,6 +206,30 @@ Network::Network(Graph graph) : impl_(std::make_unique<Impl>()) {
     throw Error(ErrorCode::internal, std::string("could not compile the network for libtorch: ") + e.what_without_backtrace());
   }
   m.graph = std::move(graph);
+}
+
+std::vector<float> Network::run_with_gradient(const float* input, int batch, const Gradient& gradient, float* input_grad) const {
+  Impl& m = *impl_;
+  std::call_once(m.grad_once, [&] {
+    auto module = std::make_unique<torch::jit::Module>("safescan_tfjs_network_grad");
+    torch::NoGradGuard no_grad;
+    module->define(emit_forward(m.graph, *module));
+    module->eval();
+    m.grad_module = std::move(module);
+  });
+  std::lock_guard lock(m.grad_mu);
+  torch::AutoGradMode enable(true);
+  const int s = input_size(), c = input_channels(), k = output_size();
+  at::Tensor x = torch::from_blob(const_cast<float*>(input), {batch, c, s, s}, torch::kFloat32).clone().requires_grad_(true);
+  at::Tensor y = m.grad_module->forward({x}).toTensor();
+  const at::Tensor yc = y.detach().to(torch::kFloat32).contiguous();
+  std::vector<float> out(yc.data_ptr<float>(), yc.data_ptr<float>() + yc.numel());
+  std::vector<float> w(out.size(), 0.0f);
+  gradient(out.data(), w.data());
+  (y * torch::from_blob(w.data(), {batch, k}, torch::kFloat32)).sum().backward();
+  const at::Tensor g = x.grad().contiguous();
+  std::copy_n(g.data_ptr<float>(), g.numel(), input_grad);
+  return out;
 }
 
 Network::~Network() = default;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -30,6 +31,13 @@ class Network {
   // input: `batch` images, each C x S x S float32, channel-major (NCHW), contiguous.
   // Returns batch * output_size() values. Thread-safe (const, no shared mutable state).
   std::vector<float> run(const float* input, int batch) const;
+
+  // The same function with gradients (the benchmark's white-box attacks): the outputs y of
+  // `batch` inputs; `gradient` is given y (batch * output_size()) and writes d loss / d y;
+  // `input_grad` (batch * C * S * S floats) receives d loss / d inputs. Runs an unfrozen copy
+  // of the network (built on first use), in float32.
+  using Gradient = std::function<void(const float* outputs, float* grad)>;
+  std::vector<float> run_with_gradient(const float* input, int batch, const Gradient& gradient, float* input_grad) const;
 
  private:
   struct Impl;
